@@ -1,0 +1,45 @@
+"""The one plotting helper for attention heatmaps, used by every chapter."""
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Perceptually uniform and readable by colour-blind readers.
+ATTENTION_CMAP = "viridis"
+
+
+def show_heatmaps(matrices, xlabel="keys", ylabel="queries", titles=None,
+                  suptitle=None, ncols=None, cell_size=2.4, vmin=0.0, vmax=None,
+                  cmap=ATTENTION_CMAP, colorbar=True):
+    """Draw one or more attention matrices side by side on a shared colour scale.
+
+    matrices: (rows, cols) for one map, or (maps, rows, cols) for several.
+    Rows are queries and columns keys, as in the weight matrices of the book.
+    Returns the matplotlib Figure.
+    """
+    matrices = np.asarray(matrices, dtype=float)
+    if matrices.ndim == 2:
+        matrices = matrices[None]
+    if matrices.ndim != 3:
+        raise ValueError(f"expected (rows, cols) or (maps, rows, cols); got {matrices.shape}")
+    count = len(matrices)
+    ncols = ncols or min(count, 4)
+    nrows = int(np.ceil(count / ncols))
+    vmax = matrices.max() if vmax is None else vmax
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, constrained_layout=True,
+                             figsize=(cell_size * ncols + (0.8 if colorbar else 0),
+                                      cell_size * nrows))
+    for index, ax in enumerate(axes.flat):
+        if index >= count:
+            ax.axis("off")
+            continue
+        image = ax.imshow(matrices[index], cmap=cmap, vmin=vmin, vmax=vmax)
+        if titles is not None:
+            ax.set_title(titles[index], fontsize="medium")
+        if index // ncols == nrows - 1:
+            ax.set_xlabel(xlabel)
+        if index % ncols == 0:
+            ax.set_ylabel(ylabel)
+    if colorbar:
+        fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
