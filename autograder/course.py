@@ -1,0 +1,51 @@
+"""Where the course's files are, and the nbgrader configuration that uses them."""
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS_DIR = COURSE_ROOT / "solutions"
+EXERCISES_DIR = COURSE_ROOT / "exercises"
+
+# Per-cell and per-notebook execution limits for grading (seconds).
+CELL_TIMEOUT = 60
+
+
+def ensure_tools_on_path():
+    """nbgrader shells out to `alembic`, which lives next to this interpreter."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + path
+
+
+def assignments():
+    """Assignment ids: the folders of solutions/ that hold a source notebook."""
+    return sorted(p.name for p in SOLUTIONS_DIR.iterdir()
+                  if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def source_notebooks(assignment):
+    """The source notebooks of one assignment, by name without .ipynb."""
+    folder = SOLUTIONS_DIR / assignment
+    if not folder.is_dir():
+        known = ", ".join(assignments()) or "none"
+        raise SystemExit(f"unknown assignment {assignment!r}; known assignments: {known}")
+    return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def nbgrader_config(root, db_url, source_dir="source", release_dir="release"):
+    """An nbgrader Config for a course rooted at `root`."""
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.source_directory = source_dir
+    config.CourseDirectory.release_directory = release_dir
+    config.CourseDirectory.db_url = db_url
+    # Only notebooks are part of an assignment; nothing else is copied around.
+    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.md", "*.py"]
+    config.Execute.timeout = CELL_TIMEOUT
+    config.Execute.interrupt_on_timeout = True
+    config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return config

@@ -1,0 +1,46 @@
+"""Build student submissions from the released notebooks, for tests and demos.
+
+A submission is the released notebook with each answer cell filled in: by
+default with the reference solution, or with replacement code (a mutant) for
+chosen answers, or left blank.
+"""
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
+
+
+def reference_answers(assignment, notebook=None):
+    """grade_id -> the reference answer code of every solution cell (markers removed)."""
+    notebook = notebook or assignment
+    source = nbformat.read(ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
+            for cell in source.cells
+            if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def make_submission(assignment, answers=None, blank=(), notebook=None):
+    """The released notebook with answers filled in.
+
+    answers: grade_id -> code replacing the reference answer (a mutant).
+    blank: grade_ids left as released (raise NotImplementedError).
+    """
+    notebook = notebook or assignment
+    released = nbformat.read(ROOT / "exercises" / assignment / f"{notebook}.ipynb", as_version=4)
+    filled = {**reference_answers(assignment, notebook), **(answers or {})}
+    for cell in released.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id not in blank:
+            cell.source = filled[grade_id]
+    return released
+
+
+def write_submission(folder, student_id, notebook_name, notebook):
+    target = Path(folder) / student_id
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{notebook_name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
