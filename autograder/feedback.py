@@ -20,9 +20,13 @@ MIN_SCRUB_LENGTH = 12  # shorter lines ("import numpy as np") are not secret
 
 
 def hidden_lines(source_notebook_path):
-    """Every non-trivial line of hidden test code in a source notebook."""
+    """Every non-trivial line of hidden test code in a source notebook.
+
+    A line that also appears outside the hidden sections (a common idiom shared
+    with a visible test) is public, so it is not counted as secret.
+    """
     notebook = nbformat.read(source_notebook_path, as_version=4)
-    secret = set()
+    secret, public = set(), set()
     for cell in notebook.cells:
         inside = False
         for line in cell.source.splitlines():
@@ -31,9 +35,9 @@ def hidden_lines(source_notebook_path):
                 inside = True
             elif stripped == END_HIDDEN:
                 inside = False
-            elif inside and len(stripped) >= MIN_SCRUB_LENGTH:
-                secret.add(stripped)
-    return secret
+            elif len(stripped) >= MIN_SCRUB_LENGTH:
+                (secret if inside else public).add(stripped)
+    return secret - public
 
 
 def visible_part(source):

@@ -22,6 +22,17 @@ def reference_answers(assignment, notebook=None):
             if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
+def solution_lines(assignment, notebook=None, min_length=12):
+    """The distinctive lines inside the solution blocks: what must never be released."""
+    notebook = notebook or assignment
+    source = nbformat.read(ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
+    lines = set()
+    for cell in source.cells:
+        for block in SOLUTION_BLOCK.findall(cell.source):
+            lines |= {line.strip() for line in block.splitlines() if len(line.strip()) >= min_length}
+    return lines
+
+
 def make_submission(assignment, answers=None, blank=(), notebook=None):
     """The released notebook with answers filled in.
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The course's commands. Needs nothing but Python 3.11.
+
+    python3 tasks.py book              create .venv if needed, build the book (HTML)
+    python3 tasks.py test              create .venv if needed, run the whole test suite
+    python3 tasks.py release           regenerate exercises/ from solutions/
+    python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
+
+The virtual environment lives in .venv/ and is rebuilt whenever
+requirements.txt changes.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".requirements-sha256"
+
+
+def run(*command, **kwargs):
+    print("+", " ".join(str(part) for part in command), flush=True)
+    return subprocess.run([str(part) for part in command], cwd=ROOT, **kwargs).returncode
+
+
+def requirements_digest():
+    digest = hashlib.sha256((ROOT / "requirements.txt").read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_environment():
+    """Create .venv and install the pinned requirements unless already up to date."""
+    if sys.version_info[:2] != (3, 11):
+        print(f"warning: the course is tested with Python 3.11; this is {sys.version.split()[0]}")
+    if STAMP.exists() and STAMP.read_text() == requirements_digest() and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"creating the virtual environment in {VENV.name}/", flush=True)
+        venv.create(VENV, with_pip=True)
+    steps = [
+        (PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"),
+        (PYTHON, "-m", "pip", "install", "--quiet", "-r", "requirements.txt"),
+        (PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."),
+    ]
+    for step in steps:
+        if run(*step) != 0:
+            sys.exit("installing the environment failed (see the pip output above)")
+    STAMP.write_text(requirements_digest())
+
+
+def tool_environment():
+    """Environment for commands run from .venv: its bin/ first on PATH (nbgrader needs it)."""
+    env = dict(os.environ)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
+
+
+def build_book(output_dir=ROOT):
+    code = run(BIN / "jupyter-book", "build", ".", "-W", "--keep-going",
+               "--path-output", output_dir, env=tool_environment())
+    index = Path(output_dir) / "_build" / "html" / "index.html"
+    if code == 0 and index.exists():
+        print(f"\nThe book is built: {index}")
+    return code
+
+
+def cmd_book():
+    ensure_environment()
+    return build_book()
+
+
+def cmd_test():
+    ensure_environment()
+    return run(PYTHON, "-m", "pytest", *sys.argv[2:], env=tool_environment())
+
+
+def cmd_release():
+    ensure_environment()
+    return run(PYTHON, "-m", "autograder", "release", *sys.argv[2:], env=tool_environment())
+
+
+def clean_notebook(path):
+    """Clear outputs and execution counts, written the way nbformat writes notebooks."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    text = json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def cmd_clean_notebooks():
+    for path in sorted(ROOT.glob("book/*.ipynb")):
+        clean_notebook(path)
+        print(f"cleaned {path.relative_to(ROOT)}")
+    return 0
+
+
+COMMANDS = {"book": cmd_book, "test": cmd_test, "release": cmd_release,
+            "clean-notebooks": cmd_clean_notebooks}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(COMMANDS[sys.argv[1]]())
