@@ -24,9 +24,11 @@ def show_heatmaps(matrices, xlabel="keys", ylabel="queries", titles=None,
     ncols = ncols or min(count, 4)
     nrows = int(np.ceil(count / ncols))
     vmax = matrices.max() if vmax is None else vmax
+    # Wide matrices (few queries, many keys) get flatter panels, not square ones.
+    aspect = np.clip(matrices.shape[1] / matrices.shape[2], 0.3, 1.0)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, constrained_layout=True,
                              figsize=(cell_size * ncols + (0.8 if colorbar else 0),
-                                      cell_size * nrows))
+                                      (cell_size * aspect + 0.6) * nrows))
     for index, ax in enumerate(axes.flat):
         if index >= count:
             ax.axis("off")
