@@ -130,3 +130,7 @@ def test_feedback_never_shows_hidden_tests_or_solutions(graded, root):
         if page.parent.name in ("blank", "not_json"):
             shown = html.unescape(text)
             assert not [line for line in secret_solution if line in shown], page
+
+
+def test_assignment_keeps_at_least_five_mutants(graded):
+    assert len(MUTANTS.get(graded["assignment"], [])) >= 5

@@ -1,20 +1,5 @@
-"""Known mistakes, as mutated copies of the reference answers.
-
-Each mutant replaces one answer cell with code that makes one well-known
-mistake. The suite grades every mutant and checks that it loses points on the
-question it breaks, and only there, and that the feedback names the mistake.
-"""
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    answer: str  # grade_id of the answer cell it replaces
-    code: str
-    breaks: str  # grade_id of the test cell that must lose its points
-    diagnostic: str  # text the feedback must contain
-
+"""Mutants of the scoring_functions assignment: one known mistake each."""
+from mutants import Mutant
 
 SOFTMAX_WITHOUT_MAX = '''
 def softmax(scores):
@@ -76,21 +61,19 @@ def additive_attention(queries, keys, values, W_q, W_k, w_v, valid_lens=None):
     return weights @ values, weights
 '''
 
-MUTANTS = {
-    "scoring_functions": [
-        Mutant("softmax_without_max", "softmax", SOFTMAX_WITHOUT_MAX,
-               "test_softmax", "subtract the row maximum"),
-        Mutant("softmax_wrong_axis", "softmax", SOFTMAX_WRONG_AXIS,
-               "test_softmax", "must run over the LAST axis"),
-        Mutant("mask_after_softmax", "masked_softmax", MASK_AFTER_SOFTMAX,
-               "test_masked_softmax", "mask before normalising"),
-        Mutant("mask_with_minus_inf", "masked_softmax", MASK_WITH_MINUS_INF,
-               "test_masked_softmax", "valid length 0 became NaN"),
-        Mutant("scale_by_num_keys", "scaled_dot_product_attention", SCALE_BY_NUM_KEYS,
-               "test_scaled_dot_product_attention", "sqrt(number of keys)"),
-        Mutant("no_scaling", "scaled_dot_product_attention", NO_SCALING,
-               "test_scaled_dot_product_attention", "scores are not scaled"),
-        Mutant("additive_without_tanh", "additive_attention", ADDITIVE_WITHOUT_TANH,
-               "test_additive_attention", "w_v . tanh(q_i W_q + k_j W_k)"),
-    ],
-}
+MUTANTS = [
+    Mutant("softmax_without_max", "softmax", SOFTMAX_WITHOUT_MAX,
+           "test_softmax", "subtract the row maximum"),
+    Mutant("softmax_wrong_axis", "softmax", SOFTMAX_WRONG_AXIS,
+           "test_softmax", "must run over the LAST axis"),
+    Mutant("mask_after_softmax", "masked_softmax", MASK_AFTER_SOFTMAX,
+           "test_masked_softmax", "mask before normalising"),
+    Mutant("mask_with_minus_inf", "masked_softmax", MASK_WITH_MINUS_INF,
+           "test_masked_softmax", "valid length 0 became NaN"),
+    Mutant("scale_by_num_keys", "scaled_dot_product_attention", SCALE_BY_NUM_KEYS,
+           "test_scaled_dot_product_attention", "sqrt(number of keys)"),
+    Mutant("no_scaling", "scaled_dot_product_attention", NO_SCALING,
+           "test_scaled_dot_product_attention", "scores are not scaled"),
+    Mutant("additive_without_tanh", "additive_attention", ADDITIVE_WITHOUT_TANH,
+           "test_additive_attention", "w_v . tanh(q_i W_q + k_j W_k)"),
+]
