@@ -80,11 +80,16 @@ class Grader:
         """Grade one student; always returns one row per question."""
         if submission.problem:
             return self._problem_rows(submission.student_id, submission.problem)
-        try:
-            self._place_submission(submission)
-            result = self.api.autograde(self.assignment, submission.student_id, force=True, create=True)
-        except Exception as error:  # one broken submission never stops the others
-            result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+        result = {"success": False}
+        for _attempt in range(2):  # a second try absorbs a kernel that was slow to start
+            try:
+                self._place_submission(submission)
+                result = self.api.autograde(self.assignment, submission.student_id,
+                                            force=True, create=True)
+            except Exception as error:  # one broken submission never stops the others
+                result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+            if result["success"]:
+                break
         if not result["success"]:
             reason = (result.get("error") or "nbgrader failed").strip().splitlines()[-1][:300]
             return self._problem_rows(submission.student_id, f"grading failed: {reason}")
