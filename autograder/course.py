@@ -1,5 +1,6 @@
 """Where the course's files are, and the nbgrader configuration that uses them."""
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,9 +44,32 @@ def nbgrader_config(root, db_url, source_dir="source", release_dir="release"):
     config.CourseDirectory.source_directory = source_dir
     config.CourseDirectory.release_directory = release_dir
     config.CourseDirectory.db_url = db_url
-    # Only notebooks are part of an assignment; nothing else is copied around.
-    config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.md", "*.py"]
     config.Execute.timeout = CELL_TIMEOUT
     config.Execute.interrupt_on_timeout = True
     config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return config
+
+
+def generate_assignments(course_root, assignment_ids, db_url):
+    """Set up an nbgrader course folder for the given assignments.
+
+    Copies each assignment's source notebooks (only notebooks: a stray file
+    would be released too) to course_root/source and runs nbgrader's
+    generate_assignment, which records the graded cells in the gradebook and
+    writes the student versions to course_root/release. Returns the NbGraderAPI.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    ensure_tools_on_path()
+    for assignment in assignment_ids:
+        source = Path(course_root) / "source" / assignment
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        for name in source_notebooks(assignment):
+            shutil.copyfile(SOLUTIONS_DIR / assignment / f"{name}.ipynb", source / f"{name}.ipynb")
+    api = NbGraderAPI(config=nbgrader_config(course_root, db_url))
+    for assignment in assignment_ids:
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result['log']}")
+    return api

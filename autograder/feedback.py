@@ -19,6 +19,19 @@ MAX_OUTPUT_CHARS = 5000
 MIN_SCRUB_LENGTH = 12  # shorter lines ("import numpy as np") are not secret
 
 
+def _marked_lines(source):
+    """(line, is_hidden) for each line of a cell; the marker lines themselves
+    come out as (BEGIN_HIDDEN, None) and (END_HIDDEN, None)."""
+    inside = False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped in (BEGIN_HIDDEN, END_HIDDEN):
+            inside = stripped == BEGIN_HIDDEN
+            yield stripped, None
+        else:
+            yield line, inside
+
+
 def hidden_lines(source_notebook_path):
     """Every non-trivial line of hidden test code in a source notebook.
 
@@ -28,29 +41,19 @@ def hidden_lines(source_notebook_path):
     notebook = nbformat.read(source_notebook_path, as_version=4)
     secret, public = set(), set()
     for cell in notebook.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if stripped == BEGIN_HIDDEN:
-                inside = True
-            elif stripped == END_HIDDEN:
-                inside = False
-            elif len(stripped) >= MIN_SCRUB_LENGTH:
-                (secret if inside else public).add(stripped)
+        for line, hidden in _marked_lines(cell.source):
+            if hidden is not None and len(line.strip()) >= MIN_SCRUB_LENGTH:
+                (secret if hidden else public).add(line.strip())
     return secret - public
 
 
 def visible_part(source):
     """A test cell's source with its hidden sections replaced by one comment."""
-    kept, inside = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == BEGIN_HIDDEN:
-            inside = True
+    kept = []
+    for line, hidden in _marked_lines(source):
+        if line == BEGIN_HIDDEN:
             kept.append("# (hidden tests run here)")
-        elif stripped == END_HIDDEN:
-            inside = False
-        elif not inside:
+        elif hidden is False:
             kept.append(line)
     return "\n".join(kept)
 

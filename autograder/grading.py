@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import SOLUTIONS_DIR, ensure_tools_on_path, nbgrader_config, source_notebooks
+from autograder.course import SOLUTIONS_DIR, generate_assignments, source_notebooks
 from autograder.feedback import hidden_lines, render_feedback, render_problem_page
 from autograder.submissions import find_submissions
 
@@ -43,25 +43,16 @@ class Grader:
     """One grading run of one assignment into one output folder."""
 
     def __init__(self, assignment, out_dir):
-        from nbgrader.apps import NbGraderAPI
-
-        ensure_tools_on_path()
         self.assignment = assignment
         self.notebooks = source_notebooks(assignment)
         self.questions = questions_of(assignment)
         self.out = Path(out_dir)
         self.course = self.out / "nbgrader"
         self.db_url = f"sqlite:///{self.course / 'gradebook.db'}"
-        source = self.course / "source" / assignment
-        shutil.rmtree(source, ignore_errors=True)
-        shutil.copytree(SOLUTIONS_DIR / assignment, source, ignore=shutil.ignore_patterns("*.md"))
-        self.api = NbGraderAPI(config=nbgrader_config(self.course, self.db_url))
-        result = self.api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not prepare {assignment}:\n{result['log']}")
+        self.api = generate_assignments(self.course, [assignment], self.db_url)
         self.secret_lines = set()
         for name in self.notebooks:
-            self.secret_lines |= hidden_lines(source / f"{name}.ipynb")
+            self.secret_lines |= hidden_lines(SOLUTIONS_DIR / assignment / f"{name}.ipynb")
 
     def grade_all(self, submissions_dir, progress=print):
         submissions = find_submissions(submissions_dir, self.notebooks)
@@ -128,16 +119,21 @@ class Grader:
 
     def _problem_rows(self, student_id, problem):
         rows = [self._row(student_id, q, 0.0, problem) for q in self.questions]
-        folder = self.out / "feedback" / _safe_name(student_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self._feedback_folder(student_id)
         for name in self.notebooks:
             (folder / f"{name}.html").write_text(
                 render_problem_page(student_id, self.assignment, rows, problem), encoding="utf-8")
         return rows
 
-    def _write_feedback(self, student_id, rows):
-        folder = self.out / "feedback" / student_id
+    def _feedback_folder(self, student_id):
+        # Any student id, even an invalid one, gets a safe folder name.
+        name = "".join(c if c.isalnum() or c in "_.-@" else "_" for c in student_id) or "_"
+        folder = self.out / "feedback" / name
         folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _write_feedback(self, student_id, rows):
+        folder = self._feedback_folder(student_id)
         for name in self.notebooks:
             graded = self.course / "autograded" / student_id / self.assignment / f"{name}.ipynb"
             notebook_rows = [r for r in rows if r["notebook"] == name]
@@ -161,7 +157,3 @@ class Grader:
                                  "max_score": f"{row['max_score']:g}"})
         partial.replace(self.out / "grades.csv")
 
-
-def _safe_name(student_id):
-    """A folder name for any student id, even an invalid one."""
-    return "".join(c if c.isalnum() or c in "_.-@" else "_" for c in student_id) or "_"
