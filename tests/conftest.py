@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograder.course import COURSE_ROOT
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")
 def root():
-    return ROOT
+    return COURSE_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR
+
 SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
 
 
 def reference_answers(assignment, notebook=None):
     """grade_id -> the reference answer code of every solution cell (markers removed)."""
     notebook = notebook or assignment
-    source = nbformat.read(ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
+    source = nbformat.read(SOLUTIONS_DIR / assignment / f"{notebook}.ipynb", as_version=4)
     return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
             for cell in source.cells
             if cell.metadata.get("nbgrader", {}).get("solution")}
@@ -25,7 +26,7 @@ def reference_answers(assignment, notebook=None):
 def solution_lines(assignment, notebook=None, min_length=12):
     """The distinctive lines inside the solution blocks: what must never be released."""
     notebook = notebook or assignment
-    source = nbformat.read(ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
+    source = nbformat.read(SOLUTIONS_DIR / assignment / f"{notebook}.ipynb", as_version=4)
     lines = set()
     for cell in source.cells:
         for block in SOLUTION_BLOCK.findall(cell.source):
@@ -40,7 +41,7 @@ def make_submission(assignment, answers=None, blank=(), notebook=None):
     blank: grade_ids left as released (raise NotImplementedError).
     """
     notebook = notebook or assignment
-    released = nbformat.read(ROOT / "exercises" / assignment / f"{notebook}.ipynb", as_version=4)
+    released = nbformat.read(EXERCISES_DIR / assignment / f"{notebook}.ipynb", as_version=4)
     filled = {**reference_answers(assignment, notebook), **(answers or {})}
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

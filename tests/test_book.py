@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.course import assignments, source_notebooks
+from autograder.course import COURSE_ROOT, assignments, source_notebooks
 from autograder.feedback import hidden_lines
 from submission_factory import solution_lines
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = COURSE_ROOT
 DISTINCTIVE_LINE = 30  # characters
 
 

@@ -4,12 +4,12 @@ Whether a chapter runs is checked twice elsewhere: nbval executes each one as a
 plain notebook, and the book build executes it again with -W.
 """
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+from autograder.course import COURSE_ROOT
+
+CHAPTERS = sorted((COURSE_ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
 def load(path):
