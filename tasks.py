@@ -2,7 +2,9 @@
 """The course's commands. Needs nothing but Python 3.11.
 
     python3 tasks.py book              create .venv if needed, build the book (HTML)
-    python3 tasks.py test              create .venv if needed, run the whole test suite
+    python3 tasks.py test              create .venv if needed, install the Debian packages
+                                       the tests drive (chromium, bubblewrap, postgresql)
+                                       when missing, run the whole test suite
     python3 tasks.py release           regenerate exercises/ from solutions/
     python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
 
@@ -55,6 +57,27 @@ def ensure_environment():
     STAMP.write_text(requirements_digest())
 
 
+# Debian packages the tests drive: the browser suite (chromium), the grading
+# sandbox (bubblewrap) and the team gradebook test (a throwaway PostgreSQL).
+SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap",
+                   "postgresql": "/usr/lib/postgresql"}
+
+
+def ensure_system_packages():
+    """Install the Debian packages the tests need, when missing and when we may."""
+    missing = [name for name, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
+        return
+    if not Path("/usr/bin/apt-get").exists():
+        sys.exit(f"the tests need the Debian packages {', '.join(missing)}; install them first")
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for step in (["apt-get", "update", "-q"],
+                 ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]):
+        if run(*sudo, *step, env=env) != 0:
+            sys.exit(f"could not install {', '.join(missing)}: run as root, or install them with apt")
+
+
 def tool_environment():
     """Environment for commands run from .venv: its bin/ first on PATH (nbgrader needs it)."""
     env = dict(os.environ)
@@ -80,6 +103,7 @@ def cmd_book():
 
 def cmd_test():
     ensure_environment()
+    ensure_system_packages()
     return run(PYTHON, "-m", "pytest", *sys.argv[2:], env=tool_environment())
 
 
