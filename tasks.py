@@ -109,7 +109,7 @@ def cmd_test():
 
 def cmd_release():
     ensure_environment()
-    return run(PYTHON, "-m", "autograder", "release", *sys.argv[2:], env=tool_environment())
+    return run(PYTHON, "-m", "autograder", "release", "--exercises-only", *sys.argv[2:], env=tool_environment())
 
 
 def clean_notebook(path):

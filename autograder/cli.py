@@ -1,60 +1,55 @@
-"""python -m autograder: release exercises and grade submissions."""
+"""python -m autograder [--course DIR] COMMAND ...: the instructor's tool.
+
+Each command lives in its own module with `add_arguments(parser)` and
+`run(args, config) -> exit code`; modules are imported only when their command
+runs (or its --help is asked for), so the tool starts fast.
+"""
 import argparse
+import importlib
+import os
 import sys
 
-from autograder.course import EXERCISES_DIR
+from autograder.config import load_config
+
+# command -> (module, one-line help)
+COMMANDS = {
+    "release": ("autograder.release", "regenerate exercises/ from solutions/ (and release to the exchange)"),
+    "roster": ("autograder.roster", "import students from a CSV file"),
+    "collect": ("autograder.collect", "import submissions from a folder, nbgrader's exchange or an LMS zip"),
+    "grade": ("autograder.grading", "autograde the collected submissions of an assignment in parallel"),
+    "feedback": ("autograder.feedback", "write an HTML feedback page per student and assignment"),
+    "export": ("autograder.export", "write grade CSVs for an LMS gradebook import"),
+    "report": ("autograder.report", "plot score distributions, hard questions and frequent mistakes"),
+    "demo": ("autograder.demo", "build, grade and report a synthetic class"),
+}
+
+DEFAULT_COURSE = os.environ.get("AUTOGRADER_COURSE", "course")
 
 
-def cmd_release(args):
-    from autograder.release import release
-
-    for path in release(args.assignments or None):
-        print(f"released {path.relative_to(EXERCISES_DIR.parent)}")
-    return 0
-
-
-def cmd_grade(args):
-    from autograder.grading import Grader
-
-    grader = Grader(args.assignment, args.out)
-    rows = grader.grade_all(args.submissions)
-    students = sorted({row["student_id"] for row in rows})
-    problems = sorted({row["student_id"] for row in rows if row["status"] != "graded"})
-    print(f"graded {len(students)} submissions of {args.assignment}; "
-          f"{len(problems)} could not be graded normally"
-          + (f" ({', '.join(problems)})" if problems else ""))
-    print(f"grades: {grader.out / 'grades.csv'}\nfeedback: {grader.out / 'feedback'}")
-    return 0
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    release = commands.add_parser(
-        "release", help="regenerate exercises/ from solutions/",
-        description="Regenerate the student notebooks in exercises/ from the nbgrader "
-                    "source notebooks in solutions/ (solutions and hidden tests removed).")
-    release.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
-    release.set_defaults(run=cmd_release)
-
-    grade = commands.add_parser(
-        "grade", help="autograde a folder of submissions",
-        description="Autograde every submission in SUBMISSIONS (laid out "
-                    "STUDENT_ID/NOTEBOOK.ipynb); write OUT/grades.csv and "
-                    "OUT/feedback/STUDENT_ID/NOTEBOOK.html. Broken submissions get rows "
-                    "with a reason in the status column; the exit code is 0 when every "
-                    "submission got its rows.")
-    grade.add_argument("assignment", help="assignment id (a folder of solutions/)")
-    grade.add_argument("submissions", help="folder of STUDENT_ID/NOTEBOOK.ipynb")
-    grade.add_argument("--out", required=True, help="output folder")
-    grade.set_defaults(run=cmd_grade)
+def build_parser(selected=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", default=DEFAULT_COURSE,
+                        help="the course folder (nbgrader layout; default: %(default)s, "
+                             "or $AUTOGRADER_COURSE)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            module = importlib.import_module(module_name)
+            if module.__doc__:
+                command.description = module.__doc__.strip()
+                command.formatter_class = argparse.RawDescriptionHelpFormatter
+            module.add_arguments(command)
+            command.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    selected = next((word for word in argv if word in COMMANDS), None)
+    args = build_parser(selected).parse_args(argv)
+    return args.run(args, load_config(args.course))
 
 
 if __name__ == "__main__":

@@ -24,3 +24,28 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
             for notebook in sorted((work / "release" / assignment).glob("*.ipynb")):
                 written.append(Path(shutil.copyfile(notebook, target / notebook.name)))
     return written
+
+
+def prepare_course(config, assignment_ids):
+    """Put the assignments' sources in the course folder and record them in its gradebook.
+
+    Idempotent: run by `release` and, when needed, by `grade`.
+    """
+    config.root.mkdir(parents=True, exist_ok=True)
+    return generate_assignments(config.root, assignment_ids, config.gradebook_url)
+
+
+def add_arguments(parser):
+    parser.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    parser.add_argument("--exercises-only", action="store_true",
+                        help="only regenerate exercises/ (what a contributor needs), not the course folder")
+
+
+def run(args, config):
+    for path in release(args.assignments or None):
+        print(f"released {path.relative_to(EXERCISES_DIR.parent)}")
+    if args.exercises_only:
+        return 0
+    prepare_course(config, args.assignments or assignments())
+    print(f"course folder ready: {config.root}")
+    return 0

@@ -1,0 +1,99 @@
+"""An instructor's course folder: nbgrader's layout plus an optional course.toml.
+
+    COURSE/course.toml                          settings (all optional, see CourseConfig)
+    COURSE/gradebook.db                         nbgrader's SQLite gradebook (unless db_url is set)
+    COURSE/source/ASSIGNMENT/NB.ipynb           nbgrader source notebooks (copied from solutions/)
+    COURSE/release/ASSIGNMENT/NB.ipynb          the student versions
+    COURSE/submitted/STUDENT/ASSIGNMENT/        collected submissions (+ timestamp.txt)
+    COURSE/autograded/STUDENT/ASSIGNMENT/       results.json and the graded notebooks
+    COURSE/feedback/STUDENT/ASSIGNMENT/NB.html  feedback pages
+    COURSE/exports/  COURSE/reports/            grade exports and report plots
+
+This is nbgrader's own course layout, so its formgrader and exchange keep working
+on the same folder.
+"""
+import datetime
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_FILE = "course.toml"
+
+
+@dataclass
+class CourseConfig:
+    root: Path
+    course_id: str = "attention-course"
+    db_url: str = ""  # empty: sqlite file COURSE/gradebook.db
+    exchange: str = ""  # nbgrader exchange folder; empty: no exchange
+    due: dict = field(default_factory=dict)  # assignment -> aware datetime
+    late_penalty_per_day: float = 0.0  # fraction of the score lost per started day late
+    late_penalty_max: float = 1.0  # the most a late submission can lose (fraction)
+    lms_pattern: str = ""  # regex with a named group "student" for LMS download file names
+
+    @property
+    def gradebook_url(self):
+        return self.db_url or f"sqlite:///{(self.root / 'gradebook.db').resolve()}"
+
+    def submitted(self, student="", assignment=""):
+        return _join(self.root / "submitted", student, assignment)
+
+    def autograded(self, student="", assignment=""):
+        return _join(self.root / "autograded", student, assignment)
+
+    def feedback(self, student="", assignment=""):
+        return _join(self.root / "feedback", student, assignment)
+
+    @property
+    def exports(self):
+        return self.root / "exports"
+
+    @property
+    def reports(self):
+        return self.root / "reports"
+
+
+def _join(base, *parts):
+    for part in parts:
+        if part:
+            base = base / part
+    return base
+
+
+def load_config(root):
+    """The course folder's settings; a missing course.toml means all defaults."""
+    root = Path(root)
+    config = CourseConfig(root=root)
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return config
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SystemExit(f"{path}: not valid TOML ({error})")
+    known = {"course_id", "db_url", "exchange", "due", "late_penalty", "lms"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SystemExit(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    config.course_id = str(data.get("course_id", config.course_id))
+    config.db_url = str(data.get("db_url", ""))
+    config.exchange = str(data.get("exchange", ""))
+    config.due = {name: _parse_due(path, name, value) for name, value in data.get("due", {}).items()}
+    late = data.get("late_penalty", {})
+    config.late_penalty_per_day = float(late.get("per_day", 0.0))
+    config.late_penalty_max = float(late.get("maximum", 1.0))
+    config.lms_pattern = str(data.get("lms", {}).get("filename_pattern", ""))
+    return config
+
+
+def _parse_due(path, name, value):
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise SystemExit(f"{path}: due date of {name} is not an ISO date: {value!r}")
+    if not isinstance(value, datetime.datetime):
+        raise SystemExit(f"{path}: due date of {name} must be a date and time, got {value!r}")
+    if value.tzinfo is None:
+        raise SystemExit(f"{path}: due date of {name} needs a time zone, e.g. 2026-10-01T23:59:00+00:00")
+    return value

@@ -1,0 +1,60 @@
+"""Scores into nbgrader's gradebook (SQLite by default, PostgreSQL through db_url).
+
+Only the grading process's parent writes here, one submission per transaction,
+so a run killed at any moment leaves each submission either fully recorded or
+not at all; recording again updates the same rows (never duplicates them).
+"""
+import datetime
+
+from nbgrader.api import Gradebook, MissingEntry
+
+
+def open_gradebook(config):
+    return Gradebook(config.gradebook_url)
+
+
+def parse_timestamp(text):
+    """A submission time as nbgrader stores it (naive UTC), or None."""
+    if not text:
+        return None
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def record_result(gradebook, result):
+    """Write one SubmissionResult's scores as nbgrader auto scores, in one transaction."""
+    try:
+        gradebook.find_student(result.student)
+    except MissingEntry:
+        gradebook.add_student(result.student)
+    try:
+        submission = gradebook.find_submission(result.assignment, result.student)
+    except MissingEntry:
+        submission = gradebook.add_submission(result.assignment, result.student)
+    submission.timestamp = parse_timestamp(result.timestamp)
+    grades = {(grade.notebook.name, grade.name): grade
+              for notebook in submission.notebooks for grade in notebook.grades}
+    for question in result.questions:
+        grade = grades.get((question.notebook, question.question))
+        if grade is None:
+            raise RuntimeError(f"the gradebook has no question {question.notebook}/{question.question} "
+                               f"in {result.assignment}; run `python -m autograder release` first")
+        grade.auto_score = question.score
+        grade.needs_manual_grade = False
+    gradebook.db.commit()
+
+
+def gradebook_scores(gradebook, assignment):
+    """{(student, notebook, question): score} as the gradebook has them now.
+
+    A score an instructor changed in the formgrader (manual_score) wins over
+    the autograder's.
+    """
+    scores = {}
+    for submission in gradebook.find_assignment(assignment).submissions:
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                scores[(submission.student.id, notebook.name, grade.name)] = float(grade.score or 0.0)
+    return scores

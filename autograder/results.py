@@ -1,0 +1,119 @@
+"""What grading found for one submission: COURSE/autograded/STUDENT/ASSIGNMENT/results.json.
+
+The scores are also written to nbgrader's gradebook (for the formgrader and
+exports); results.json keeps what the gradebook has no place for: per-question
+messages, the reason a question got nothing, review flags, and the digest of
+the submission it was computed from (so re-running grades only what changed).
+Files are replaced atomically: a reader sees the old result or the new one.
+"""
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RESULTS_FILE = "results.json"
+
+# Question statuses.
+PASSED = "passed"  # every check of the test cell held
+FAILED = "failed"  # a check failed (messages say which)
+ERROR = "error"  # the student's code raised while the tests called it
+FAULT = "fault"  # the student's process died or ran out of time/memory
+MISSING = "missing"  # the notebook or the answer is not in the submission
+
+
+@dataclass
+class QuestionResult:
+    notebook: str
+    question: str  # nbgrader grade_id of the test cell
+    score: float
+    max_score: float
+    status: str
+    messages: list = field(default_factory=list)  # what the student may read (no hidden test code)
+
+
+@dataclass
+class ReviewFlag:
+    notebook: str
+    cell: int
+    line: int
+    rule: str
+    reason: str
+    code: str
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    digest: str  # sha256 over the submitted files
+    status: str  # "graded", or why the submission could not be graded normally
+    timestamp: str = ""  # submission time (ISO 8601, from timestamp.txt) or ""
+    graded_at: str = ""
+    seconds: float = 0.0
+    questions: list = field(default_factory=list)  # QuestionResult
+    flags: list = field(default_factory=list)  # ReviewFlag
+    faults: list = field(default_factory=list)  # what killed the student's process, in order
+
+    @property
+    def score(self):
+        return sum(q.score for q in self.questions)
+
+    @property
+    def max_score(self):
+        return sum(q.max_score for q in self.questions)
+
+    def to_json(self):
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data)
+        data["questions"] = [QuestionResult(**q) for q in data.get("questions", [])]
+        data["flags"] = [ReviewFlag(**f) for f in data.get("flags", [])]
+        return cls(**data)
+
+
+def results_path(config, student, assignment):
+    return config.autograded(student, assignment) / RESULTS_FILE
+
+
+def save_result(config, result):
+    """Write results.json atomically (temp file, fsync, rename)."""
+    path = results_path(config, result.student, result.assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, result.to_json())
+    return path
+
+
+def write_atomic(path, text):
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_result(config, student, assignment):
+    """The saved result, or None when there is none (or it cannot be read)."""
+    path = results_path(config, student, assignment)
+    try:
+        return SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def load_results(config, assignment=None):
+    """Every saved result of the course (or of one assignment), sorted by student."""
+    found = []
+    for path in sorted(config.autograded().glob(f"*/{assignment or '*'}/{RESULTS_FILE}")):
+        result = load_result(config, path.parent.parent.name, path.parent.name)
+        if result is not None:
+            found.append(result)
+    return sorted(found, key=lambda r: (r.assignment, r.student))
