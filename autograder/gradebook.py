@@ -5,8 +5,14 @@ so a run killed at any moment leaves each submission either fully recorded or
 not at all; recording again updates the same rows (never duplicates them).
 """
 import datetime
+import warnings
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+
+# nbgrader 0.9.6's relationships trigger SQLAlchemy 2 "cartesian product" warnings on
+# every query; they say nothing about our data and drown the progress output.
+warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def open_gradebook(config):
@@ -25,14 +31,31 @@ def parse_timestamp(text):
 
 def record_result(gradebook, result):
     """Write one SubmissionResult's scores as nbgrader auto scores, in one transaction."""
-    try:
-        gradebook.find_student(result.student)
-    except MissingEntry:
-        gradebook.add_student(result.student)
-    try:
-        submission = gradebook.find_submission(result.assignment, result.student)
-    except MissingEntry:
-        submission = gradebook.add_submission(result.assignment, result.student)
+    from nbgrader.api import InvalidEntry
+    from sqlalchemy.exc import IntegrityError
+
+    # Several processes can share one gradebook (a team on PostgreSQL). Two of
+    # them recording the same new student or submission at once both find
+    # nothing and both add it; the database's unique keys refuse the second
+    # insert (nbgrader rolls back and raises InvalidEntry; an autoflushed insert
+    # raises IntegrityError). The winner's row exists by then, so the retry
+    # finds it and updates it: no error, and no duplicate.
+    attempts = 3
+    for attempt in range(attempts):
+        try:
+            try:
+                gradebook.find_student(result.student)
+            except MissingEntry:
+                gradebook.add_student(result.student)
+            try:
+                submission = gradebook.find_submission(result.assignment, result.student)
+            except MissingEntry:
+                submission = gradebook.add_submission(result.assignment, result.student)
+            break
+        except (InvalidEntry, IntegrityError):
+            gradebook.db.rollback()
+            if attempt == attempts - 1:
+                raise
     submission.timestamp = parse_timestamp(result.timestamp)
     grades = {(grade.notebook.name, grade.name): grade
               for notebook in submission.notebooks for grade in notebook.grades}

@@ -1,159 +1,258 @@
-"""Grade every submission of an assignment with nbgrader; write grades and feedback.
+"""Autograde every collected submission of an assignment, in parallel and in a sandbox.
 
-Layout of the output folder:
-    OUT/grades.csv                  one row per student per question
-    OUT/feedback/STUDENT/NB.html    one feedback page per student notebook
-    OUT/nbgrader/                   nbgrader's course folder and gradebook (for the formgrader)
+Reads COURSE/submitted/STUDENT/ASSIGNMENT/*.ipynb (nbgrader's layout, filled by
+`collect`). For each submission, a worker process judges every notebook
+(autograder.judge: student code sandboxed, tests run by the grader). The
+parent alone records results, one submission at a time: scores into nbgrader's
+gradebook (one transaction), then results.json (atomic rename), then the
+feedback pages. results.json, written last, marks a submission as done for
+the digest of its files, so a run killed at any point (even kill -9) and
+started again grades exactly what is missing or changed; recording the same
+submission again updates its rows instead of adding new ones.
 """
-import csv
+import concurrent.futures
 import datetime
-import shutil
-from dataclasses import dataclass
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import SOLUTIONS_DIR, generate_assignments, source_notebooks
-from autograder.feedback import hidden_lines, render_feedback, render_problem_page
-from autograder.submissions import find_submissions
+from autograder.course import SOLUTIONS_DIR, source_notebooks
+from autograder.gradebook import open_gradebook, record_result
+from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
+from autograder.results import FAULT, ReviewFlag, SubmissionResult, load_result, save_result
+from autograder.sandbox import Limits
+from autograder.submissions import STUDENT_ID, match_notebooks, notebook_problem, read_timestamp
 
-GRADES_COLUMNS = ["student_id", "assignment", "notebook", "question", "score", "max_score", "status"]
-
-
-@dataclass
-class Question:
-    notebook: str
-    grade_id: str
-    max_score: float
+MAX_POOL_FAILURES = 2  # a submission that breaks the worker pool this often is recorded as failed
 
 
-def questions_of(assignment):
-    """The graded questions (test cells) of an assignment, in notebook order."""
-    found = []
+def submission_folders(config, assignment):
+    """{student: folder} of the collected submissions of an assignment."""
+    base = config.submitted()
+    if not base.is_dir():
+        return {}
+    return {path.parent.name: path for path in sorted(base.glob(f"*/{assignment}")) if path.is_dir()}
+
+
+def submission_digest(folder):
+    """sha256 over the names and bytes of a submission's files (timestamp included)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+# -- the worker side -------------------------------------------------------------
+_slot = 0
+_sources = {}
+
+
+def _init_worker(slots):
+    global _slot
+    _slot = slots.get()
+
+
+def source_of(assignment, name):
+    key = (assignment, name)
+    if key not in _sources:
+        _sources[key] = read_source(SOLUTIONS_DIR / assignment / f"{name}.ipynb", name)
+    return _sources[key]
+
+
+def grade_submission(assignment, student, folder, digest, isolate=True, limits=None):
+    """Judge one submission; always returns a SubmissionResult with every question."""
+    started = time.monotonic()
+    names = source_notebooks(assignment)
+    stamp = read_timestamp(folder)
+    result = SubmissionResult(student, assignment, digest, "graded",
+                              timestamp=stamp.isoformat() if stamp else "")
+    problems = []
+    if not STUDENT_ID.match(student):
+        problems.append(f"invalid student id {student!r}")
+    files = sorted(p.name for p in Path(folder).glob("*.ipynb"))
+    matched, ambiguous = match_notebooks(files, names)
+    for name in names:
+        source = source_of(assignment, name)
+        if problems or name not in matched:
+            reason = (problems[0] if problems else
+                      f"several files could be {name}.ipynb: {', '.join(ambiguous[name])}"
+                      if name in ambiguous else f"{name}.ipynb was not submitted")
+            result.questions += missing_results(source, reason)
+            continue
+        path = Path(folder) / matched[name]
+        problem = notebook_problem(path)
+        if problem:
+            problems.append(f"{path.name}: {problem}")
+            result.questions += missing_results(source, f"{path.name}: {problem}")
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        cells = student_code_cells(notebook)
+        # The instructor's cells (tests, locked provided code) are not the student's to review.
+        instructor = {c.grade_id for c in source.cells if c.kind == "test" or (c.locked and c.kind != "solution")}
+        code = [(index, text) for index, text, grade_id in cells if grade_id not in instructor]
+        result.flags += [ReviewFlag(name, f.cell, f.line, f.rule, f.reason, f.code) for f in flag_code(code)]
+        judge = NotebookJudge(source, limits, isolate, _slot)
+        questions, faults, _outputs = judge.grade(cells)
+        result.questions += questions
+        result.faults += [f"{name}: {fault}" for fault in faults]
+    if problems:
+        result.status = "; ".join(problems)
+    elif not matched:
+        result.status = "no notebook of the assignment in the submission"
+    result.seconds = round(time.monotonic() - started, 3)
+    result.graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return result
+
+
+def flag_code(code_cells):
+    from autograder.flags import review_flags
+
+    return review_flags(code_cells)
+
+
+def crashed_result(assignment, student, digest, reason):
+    result = SubmissionResult(student, assignment, digest, f"grading failed: {reason}")
     for name in source_notebooks(assignment):
-        notebook = nbformat.read(SOLUTIONS_DIR / assignment / f"{name}.ipynb", as_version=4)
-        for cell in notebook.cells:
-            grading = cell.metadata.get("nbgrader", {})
-            if grading.get("grade"):
-                found.append(Question(name, grading["grade_id"], float(grading.get("points", 0))))
-    return found
+        for question in missing_results(source_of(assignment, name), f"grading failed: {reason}"):
+            question.status = FAULT
+            result.questions.append(question)
+    return result
 
 
-class Grader:
-    """One grading run of one assignment into one output folder."""
+# -- the parent side -------------------------------------------------------------
+class Progress:
+    """One line per finished submission, or a live bar on a terminal, with an ETA."""
 
-    def __init__(self, assignment, out_dir):
-        self.assignment = assignment
-        self.notebooks = source_notebooks(assignment)
-        self.questions = questions_of(assignment)
-        self.out = Path(out_dir)
-        self.course = self.out / "nbgrader"
-        self.db_url = f"sqlite:///{self.course / 'gradebook.db'}"
-        self.api = generate_assignments(self.course, [assignment], self.db_url)
-        self.secret_lines = set()
-        for name in self.notebooks:
-            self.secret_lines |= hidden_lines(SOLUTIONS_DIR / assignment / f"{name}.ipynb")
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.monotonic()
+        self.live = stream.isatty()
 
-    def grade_all(self, submissions_dir, progress=print):
-        submissions = find_submissions(submissions_dir, self.notebooks)
-        rows = []
-        for index, submission in enumerate(submissions, 1):
-            student_rows = self.grade_one(submission)
-            rows.extend(student_rows)
-            score = sum(r["score"] for r in student_rows)
-            possible = sum(r["max_score"] for r in student_rows)
-            progress(f"[{index}/{len(submissions)}] {submission.student_id}: "
-                     f"{score:g}/{possible:g} {student_rows[0]['status'] if student_rows else ''}")
-        self._write_grades(rows)
-        return rows
+    def update(self, result):
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        filled = int(30 * self.done / max(self.total, 1))
+        line = (f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                f"{60 * rate:.0f}/min ETA {int(eta) // 60}:{int(eta) % 60:02d}  "
+                f"{result.student}: {result.score:g}/{result.max_score:g}"
+                + ("" if result.status == "graded" else f" ({result.status[:60]})"))
+        if self.live:
+            self.stream.write("\r" + line[:150].ljust(150) + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
-    def grade_one(self, submission):
-        """Grade one student; always returns one row per question."""
-        if submission.problem:
-            return self._problem_rows(submission.student_id, submission.problem)
-        result = {"success": False}
-        for _attempt in range(2):  # a second try absorbs a kernel that was slow to start
-            try:
-                self._place_submission(submission)
-                result = self.api.autograde(self.assignment, submission.student_id,
-                                            force=True, create=True)
-            except Exception as error:  # one broken submission never stops the others
-                result = {"success": False, "error": f"{type(error).__name__}: {error}"}
-            if result["success"]:
-                break
-        if not result["success"]:
-            reason = (result.get("error") or "nbgrader failed").strip().splitlines()[-1][:300]
-            return self._problem_rows(submission.student_id, f"grading failed: {reason}")
-        rows = self._read_grades(submission.student_id)
-        self._write_feedback(submission.student_id, rows)
-        return rows
 
-    def _place_submission(self, submission):
-        target = self.course / "submitted" / submission.student_id / self.assignment
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for name, path in submission.notebooks.items():
-            shutil.copyfile(path, target / f"{name}.ipynb")
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-        (target / "timestamp.txt").write_text(stamp)
+def record(config, result, gradebook):
+    """Gradebook first, results.json second (it marks the submission done), feedback last."""
+    record_result(gradebook, result)
+    save_result(config, result)
+    try:
+        from autograder.feedback import write_feedback
 
-    def _read_grades(self, student_id):
-        from nbgrader.api import Gradebook
+        write_feedback(config, result)
+    except Exception as error:  # feedback can be rewritten later with `feedback`
+        print(f"warning: feedback for {result.student} not written ({error})", file=sys.stderr)
 
-        rows = []
-        with Gradebook(self.db_url) as gradebook:
-            for question in self.questions:
+
+def ensure_course(config, assignment):
+    from nbgrader.api import MissingEntry
+
+    from autograder.release import prepare_course
+
+    with open_gradebook(config) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    prepare_course(config, [assignment])
+
+
+def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, students=None,
+                     limits=None, stream=sys.stderr):
+    """Grade what is new or changed (everything with force). Returns the list of results."""
+    source_notebooks(assignment)  # a clear message for an unknown assignment
+    ensure_course(config, assignment)
+    folders = submission_folders(config, assignment)
+    if students:
+        folders = {s: f for s, f in folders.items() if s in set(students)}
+    todo = {}
+    for student, folder in folders.items():
+        digest = submission_digest(folder)
+        previous = None if force else load_result(config, student, assignment)
+        if previous is None or previous.digest != digest:
+            todo[student] = (folder, digest)
+    print(f"{assignment}: {len(folders)} submissions, {len(todo)} to grade"
+          f"{'' if force else ' (new or changed)'}", file=stream)
+    jobs = jobs or os.cpu_count() or 1
+    progress = Progress(len(todo), stream)
+    results, failures = [], {}
+    with open_gradebook(config) as gradebook:
+        while todo:
+            # Each worker takes a slot number: its sandbox runs under its own uid.
+            context = multiprocessing.get_context("fork")
+            slots = context.Queue()
+            for slot in range(jobs):
+                slots.put(slot)
+            with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                                        initargs=(slots,)) as pool:
+                futures = {pool.submit(grade_submission, assignment, student, folder, digest, isolate, limits):
+                           student for student, (folder, digest) in todo.items()}
                 try:
-                    grade = gradebook.find_grade(question.grade_id, question.notebook,
-                                                 self.assignment, student_id)
-                    score, status = float(grade.score), "graded"
-                except Exception:
-                    score, status = 0.0, "not graded: notebook missing from submission"
-                rows.append(self._row(student_id, question, score, status))
-        return rows
+                    for future in concurrent.futures.as_completed(futures):
+                        student = futures[future]
+                        result = future.result()
+                        record(config, result, gradebook)
+                        results.append(result)
+                        progress.update(result)
+                        del todo[student]
+                except BrokenProcessPool as error:
+                    # A worker died (not a student's process: those are sandboxed). The
+                    # submissions in flight are tried again; repeat offenders are recorded.
+                    for student in list(todo):
+                        failures[student] = failures.get(student, 0) + 1
+                        if failures[student] >= MAX_POOL_FAILURES:
+                            folder, digest = todo.pop(student)
+                            result = crashed_result(assignment, student, digest, f"worker died ({error})")
+                            record(config, result, gradebook)
+                            results.append(result)
+                            progress.update(result)
+    return results
 
-    def _row(self, student_id, question, score, status):
-        return {"student_id": student_id, "assignment": self.assignment,
-                "notebook": question.notebook, "question": question.grade_id,
-                "score": score, "max_score": question.max_score, "status": status}
 
-    def _problem_rows(self, student_id, problem):
-        rows = [self._row(student_id, q, 0.0, problem) for q in self.questions]
-        folder = self._feedback_folder(student_id)
-        for name in self.notebooks:
-            (folder / f"{name}.html").write_text(
-                render_problem_page(student_id, self.assignment, rows, problem), encoding="utf-8")
-        return rows
+def add_arguments(parser):
+    parser.add_argument("assignment", help="assignment id (a folder of solutions/)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at once (default: the machine's cores)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade every submission again, not only new or changed ones")
+    parser.add_argument("--student", action="append", dest="students",
+                        help="grade only this student (repeatable)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without bubblewrap (only for code you trust: "
+                             "measuring the sandbox's cost, or a machine without bwrap)")
 
-    def _feedback_folder(self, student_id):
-        # Any student id, even an invalid one, gets a safe folder name.
-        name = "".join(c if c.isalnum() or c in "_.-@" else "_" for c in student_id) or "_"
-        folder = self.out / "feedback" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
 
-    def _write_feedback(self, student_id, rows):
-        folder = self._feedback_folder(student_id)
-        for name in self.notebooks:
-            graded = self.course / "autograded" / student_id / self.assignment / f"{name}.ipynb"
-            notebook_rows = [r for r in rows if r["notebook"] == name]
-            if graded.exists():
-                page = render_feedback(graded, student_id, self.assignment, notebook_rows,
-                                       self.secret_lines)
-            else:
-                page = render_problem_page(student_id, self.assignment, notebook_rows,
-                                           "this notebook was not submitted")
-            (folder / f"{name}.html").write_text(page, encoding="utf-8")
-
-    def _write_grades(self, rows):
-        """Write grades.csv atomically: a crash never leaves a half-written file."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        partial = self.out / "grades.csv.partial"
-        with open(partial, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=GRADES_COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "score": f"{row['score']:g}",
-                                 "max_score": f"{row['max_score']:g}"})
-        partial.replace(self.out / "grades.csv")
-
+def run(args, config):
+    if args.jobs is not None and args.jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
+    started = time.monotonic()
+    results = grade_assignment(config, args.assignment, args.jobs, args.force,
+                               isolate=not args.no_sandbox, students=args.students)
+    problems = [r for r in results if r.status != "graded"]
+    elapsed = time.monotonic() - started
+    print(f"graded {len(results)} submissions of {args.assignment} in {elapsed:.1f} s"
+          + (f"; {len(problems)} not graded normally: "
+             + ", ".join(f"{r.student} ({r.status[:80]})" for r in problems) if problems else ""))
+    print(f"results: {config.autograded()}  feedback: {config.feedback()}")
+    return 0

@@ -50,8 +50,10 @@ def make_submission(assignment, answers=None, blank=(), notebook=None):
     return released
 
 
-def write_submission(folder, student_id, notebook_name, notebook):
-    target = Path(folder) / student_id
+def write_submission(folder, student_id, notebook_name, notebook, assignment=None):
+    """Write FOLDER/STUDENT/[ASSIGNMENT/]NOTEBOOK.ipynb (with an assignment: nbgrader's
+    submitted/ layout, as `collect` leaves it)."""
+    target = Path(folder) / student_id / (assignment or "")
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"{notebook_name}.ipynb"
     nbformat.write(notebook, path)

@@ -1,78 +1,80 @@
 """Grading end to end: `python -m autograder grade` on sample submissions.
 
-For every assignment we grade, in one run: the reference solution, the blank
-release, a notebook that is not valid JSON, a renamed correct notebook, a
-partly solved notebook and every known-mistake mutant.
+For every assignment we grade, in one run (two jobs, sandboxed): the
+reference solution, the blank release, a notebook that is not valid JSON, a
+renamed correct notebook, a partly solved notebook and every known-mistake
+mutant, laid out in a course folder as `collect` leaves them.
 """
-import csv
 import html
-import re
 import subprocess
 import sys
-from collections import defaultdict
 
 import pytest
 
+from autograder.config import load_config
 from autograder.course import assignments, source_notebooks
 from autograder.feedback import hidden_lines
-from autograder.grading import questions_of
+from autograder.results import load_results
 from mutants import MUTANTS
 from submission_factory import make_submission, reference_answers, solution_lines, write_submission
 
 ASSIGNMENTS = assignments()
 
 
-def build_submissions(folder, assignment):
+def build_submissions(course, assignment):
+    """Write the sample submissions into COURSE/submitted/STUDENT/ASSIGNMENT/."""
     notebook = source_notebooks(assignment)[0]
     answers = list(reference_answers(assignment))
-    write_submission(folder, "reference", notebook, make_submission(assignment))
-    write_submission(folder, "blank", notebook, make_submission(assignment, blank=answers))
-    write_submission(folder, "partial", notebook,
-                     make_submission(assignment, blank=answers[len(answers) // 2:]))
-    renamed = write_submission(folder, "renamed", notebook, make_submission(assignment))
+
+    def submit(student, content):
+        return write_submission(course / "submitted", student, notebook, content, assignment)
+
+    submit("reference", make_submission(assignment))
+    submit("blank", make_submission(assignment, blank=answers))
+    submit("partial", make_submission(assignment, blank=answers[len(answers) // 2:]))
+    renamed = submit("renamed", make_submission(assignment))
     renamed.rename(renamed.with_name(f"{notebook} (1).ipynb"))
-    broken = folder / "not_json"
-    broken.mkdir()
+    broken = course / "submitted" / "not_json" / assignment
+    broken.mkdir(parents=True)
     (broken / f"{notebook}.ipynb").write_text('{"cells": [', encoding="utf-8")
     for mutant in MUTANTS.get(assignment, []):
-        write_submission(folder, f"mutant-{mutant.name}", notebook,
-                         make_submission(assignment, answers={mutant.answer: mutant.code}))
+        submit(f"mutant-{mutant.name}", make_submission(assignment, answers={mutant.answer: mutant.code}))
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory, tool_env):
     """Grade the sample submissions of one assignment through the CLI."""
     assignment = request.param
-    submissions = tmp_path_factory.mktemp(f"{assignment}-submissions")
-    out = tmp_path_factory.mktemp(f"{assignment}-graded")
-    build_submissions(submissions, assignment)
+    course = tmp_path_factory.mktemp(f"{assignment}-course")
+    build_submissions(course, assignment)
     process = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", assignment, str(submissions), "--out", str(out)],
+        [sys.executable, "-m", "autograder", "--course", str(course), "grade", assignment, "--jobs", "2"],
         env=tool_env, capture_output=True, text=True, timeout=900)
-    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    by_student = defaultdict(dict)
-    for row in rows:
-        by_student[row["student_id"]][row["question"]] = row
-    return {"assignment": assignment, "process": process, "out": out, "rows": rows,
-            "students": by_student, "questions": questions_of(assignment)}
+    results = {r.student: r for r in load_results(load_config(course), assignment)}
+    return {"assignment": assignment, "process": process, "course": course, "results": results,
+            "students": {s: {q.question: q for q in r.questions} for s, r in results.items()},
+            "full": {q.question: q.max_score for q in results["reference"].questions}}
 
 
 def scores(graded, student):
-    return {q: float(row["score"]) for q, row in graded["students"][student].items()}
+    return {q: question.score for q, question in graded["students"][student].items()}
 
 
 def full_marks(graded):
-    return {q.grade_id: q.max_score for q in graded["questions"]}
+    return graded["full"]
 
 
-def test_cli_exits_zero_and_every_submission_gets_every_row(graded):
+def test_cli_exits_zero_and_every_submission_gets_every_question(graded, root):
     assert graded["process"].returncode == 0, graded["process"].stderr[-3000:]
-    expected_questions = {q.grade_id for q in graded["questions"]}
-    for student, rows in graded["students"].items():
-        assert set(rows) == expected_questions, student
-    header = set(graded["rows"][0])
-    assert {"student_id", "assignment", "question", "score", "max_score", "status"} <= header
+    submitted = {p.name for p in (graded["course"] / "submitted").iterdir()}
+    assert set(graded["results"]) == submitted
+    expected = set()
+    for name in source_notebooks(graded["assignment"]):
+        source = (root / "solutions" / graded["assignment"] / f"{name}.ipynb").read_text(encoding="utf-8")
+        expected |= {q for q in full_marks(graded) if f'"grade_id": "{q}"' in source}
+    assert expected == set(full_marks(graded))
+    for student, questions in graded["students"].items():
+        assert set(questions) == expected, student
 
 
 def test_reference_solution_scores_full_marks(graded):
@@ -82,7 +84,7 @@ def test_reference_solution_scores_full_marks(graded):
 
 def test_blank_release_scores_zero_without_crashing(graded):
     assert set(scores(graded, "blank").values()) == {0.0}
-    assert {row["status"] for row in graded["students"]["blank"].values()} == {"graded"}
+    assert graded["results"]["blank"].status == "graded"
 
 
 def test_partial_submission_keeps_what_it_solved(graded):
@@ -93,9 +95,10 @@ def test_partial_submission_keeps_what_it_solved(graded):
 
 
 def test_invalid_json_is_reported_not_fatal(graded):
-    rows = graded["students"]["not_json"].values()
-    assert all(float(row["score"]) == 0 for row in rows)
-    assert all("not valid JSON" in row["status"] for row in rows)
+    result = graded["results"]["not_json"]
+    assert set(scores(graded, "not_json").values()) == {0.0}
+    assert "not valid JSON" in result.status
+    assert all("not valid JSON" in q.messages[0] for q in result.questions)
 
 
 def test_every_mutant_loses_points_only_where_it_breaks(graded):
@@ -109,12 +112,12 @@ def test_every_mutant_loses_points_only_where_it_breaks(graded):
 
 def test_feedback_names_each_mistake(graded):
     for mutant in MUTANTS.get(graded["assignment"], []):
-        pages = (graded["out"] / "feedback" / f"mutant-{mutant.name}").glob("*.html")
-        text = " ".join(page.read_text(encoding="utf-8") for page in pages)
-        # Only the failure messages count: the visible test source is on the page anyway.
-        failures = html.unescape(" ".join(re.findall(r'<pre class="error">(.*?)</pre>', text, re.S)))
-        assert mutant.diagnostic in failures, (
-            f"{mutant.name}: the failure messages do not contain {mutant.diagnostic!r}: {failures[:500]}")
+        question = graded["students"][f"mutant-{mutant.name}"][mutant.breaks]
+        messages = " ".join(question.messages)
+        assert mutant.diagnostic in messages, (
+            f"{mutant.name}: the failure messages do not contain {mutant.diagnostic!r}: {messages[:500]}")
+        pages = (graded["course"] / "feedback" / f"mutant-{mutant.name}" / graded["assignment"]).glob("*.html")
+        assert mutant.diagnostic in html.unescape(" ".join(p.read_text(encoding="utf-8") for p in pages))
 
 
 def test_feedback_never_shows_hidden_tests_or_solutions(graded, root):
@@ -123,14 +126,14 @@ def test_feedback_never_shows_hidden_tests_or_solutions(graded, root):
     for name in source_notebooks(assignment):
         secret |= hidden_lines(root / "solutions" / assignment / f"{name}.ipynb")
     secret_solution = solution_lines(assignment)
-    pages = list((graded["out"] / "feedback").glob("*/*.html"))
+    pages = list((graded["course"] / "feedback").glob(f"*/{assignment}/*.html"))
     assert len(pages) == len(graded["students"])
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, page
         leaked = [line for line in secret if line in text]
         assert not leaked, f"{page}: hidden test lines leaked: {leaked[:3]}"
-        if page.parent.name in ("blank", "not_json"):
+        if page.parent.parent.name in ("blank", "not_json"):
             shown = html.unescape(text)
             assert not [line for line in secret_solution if line in shown], page
 

@@ -1,0 +1,359 @@
+"""Grade one notebook: student code in the sandbox, tests and verdicts here.
+
+The student's cells run in the sandbox (autograder.runner). The test cells of
+the *source* notebook (visible and hidden parts) never go there: they run in
+this process, where every student function is a `StudentFunction` stand-in
+that calls the real one inside the sandbox on the test's inputs and gets
+back plain numbers and arrays. So a test's `np.allclose` is the real one, an
+assertion error cannot be swallowed by student code, and a question counts
+as passed only when its test cell ran to the end here after calling the
+student's code at least once.
+
+When the student's process dies or hangs, the question (or cell) that did it
+is lost, a new process replays the cells that had run, and grading goes on.
+"""
+import ast
+import builtins
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+import numpy as np
+
+from autograder import wire
+from autograder.results import ERROR, FAILED, FAULT, MISSING, PASSED, QuestionResult
+from autograder.sandbox import Limits, Sandbox, SandboxFault
+
+MAX_RESTARTS = 5
+
+
+class StudentError(Exception):
+    """The student's code raised inside the sandbox (the message says what)."""
+
+
+@dataclass
+class SourceCell:
+    kind: str  # "solution", "test" or "provided"
+    source: str
+    grade_id: str = ""
+    points: float = 0.0
+    locked: bool = False
+
+
+@dataclass
+class SourceNotebook:
+    name: str
+    cells: list  # SourceCell, in order
+    student_names: set = field(default_factory=set)  # names the solution cells define
+
+    @property
+    def tests(self):
+        return [cell for cell in self.cells if cell.kind == "test"]
+
+
+def read_source(path, name):
+    """Classify the code cells of an nbgrader source notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    cells, names = [], set()
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        grading = cell.metadata.get("nbgrader", {})
+        kind = ("solution" if grading.get("solution") else
+                "test" if grading.get("grade") else "provided")
+        cells.append(SourceCell(kind, cell.source, grading.get("grade_id", ""),
+                                float(grading.get("points", 0) or 0), bool(grading.get("locked"))))
+        if kind == "solution":
+            names |= defined_names(cell.source)
+    return SourceNotebook(name, cells, names)
+
+
+def defined_names(source):
+    """Top-level names a cell binds (functions, classes, assignments)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def raise_student_error(kind, message):
+    """Re-raise the student's exception here as the same built-in type when it is one,
+    so that a test's `except ValueError` means what it says."""
+    exception_type = getattr(builtins, kind, None)
+    if isinstance(exception_type, type) and issubclass(exception_type, Exception):
+        try:
+            error = exception_type(message)
+        except Exception:
+            error = StudentError(f"{kind}: {message}")
+    else:
+        error = StudentError(f"{kind}: {message}")
+    error.from_student = True
+    raise error
+
+
+class Session:
+    """The sandbox plus what is needed to rebuild it after a fault."""
+
+    def __init__(self, limits, isolate, slot):
+        self.limits, self.isolate, self.slot = limits, isolate, slot
+        self.sandbox = None
+        self.replay = []  # sources of the student cells that ran, in order
+        self.restarts = 0
+        self.deadline = None  # current wall-clock deadline (time.monotonic)
+        self.notebook_deadline = None
+        self.calls_answered = 0
+        self.measuring = False
+        self.peak_memory = 0
+        self._callbacks = []
+
+    def start(self):
+        self.notebook_deadline = time.monotonic() + self.limits.notebook_seconds
+        self.sandbox = Sandbox(self.limits, self.isolate, self.slot).start()
+
+    def stop(self):
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+    def restart(self):
+        """A new process with the state of the old one: replay every cell that ran."""
+        self.sandbox.stop()
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            raise SandboxFault(f"the student's process crashed {MAX_RESTARTS} times; grading stopped")
+        self.sandbox = Sandbox(self.limits, self.isolate, self.slot).start()
+        for source in self.replay:
+            self._request({"op": "exec", "code": source}, (), self._deadline(), "replaying a cell")
+
+    def _deadline(self):
+        return min(time.monotonic() + self.limits.cell_seconds, self.notebook_deadline)
+
+    def _request(self, message, buffers, deadline, doing):
+        if time.monotonic() >= self.notebook_deadline:
+            raise SandboxFault(f"the notebook's time budget ({self.limits.notebook_seconds:g} s) is used up")
+        return self.sandbox.request(message, buffers, deadline, doing, self._answer_callback)
+
+    def run_cell(self, source):
+        """Run one student cell; return (ok, error text, output)."""
+        reply, _ = self._request({"op": "exec", "code": source}, (), self._deadline(), "running a cell")
+        self.replay.append(source)
+        return reply.get("ok", False), reply.get("error", ""), reply.get("output", "")
+
+    def call(self, name, args, kwargs):
+        """Call the student's `name` in the sandbox; return its answer as plain values."""
+        buffers = []
+        try:
+            tree = wire.encode([list(args), kwargs], buffers, self._callbacks)
+        except wire.Unsupported as error:
+            raise TypeError(f"the grader cannot pass {error} to the student's code") from None
+        message = {"op": "call", "name": name, "args": tree, "measure_memory": self.measuring}
+        reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(),
+                                             f"running {name}")
+        if reply.get("op") == "raise":
+            raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")))
+        try:
+            payload = wire.decode(reply.get("value"), reply_buffers)
+            value, changed, peak = payload["value"], payload["changed"], payload["peak_memory"]
+        except (wire.WireError, KeyError, TypeError) as error:
+            raise StudentError(f"{name} sent back something the grader cannot read ({error})") from None
+        self._write_back(args, changed)
+        if peak is not None:
+            self.peak_memory = max(self.peak_memory, int(peak))
+        self.calls_answered += 1
+        return value
+
+    @staticmethod
+    def _write_back(args, changed):
+        """Mirror the student's in-place changes of array arguments (a test may check them)."""
+        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        for index, new in changed.items():
+            original = arrays[int(index)]
+            if np.shape(new) == original.shape:
+                with contextlib.suppress(TypeError, ValueError):
+                    np.copyto(original, new, casting="unsafe")
+
+    def _answer_callback(self, message, buffers):
+        """The student's code called a function the test passed to it: run it here."""
+        try:
+            number = int(message["callable"])
+            function = self._callbacks[number]
+            args, kwargs = wire.decode(message["args"], buffers)
+            value = function(*args, **kwargs)
+            out = []
+            return {"op": "return", "value": wire.encode(value, out, self._callbacks)}, out
+        except Exception as error:  # a failing test function is the student's input's fault
+            return {"op": "raise", "message": f"{type(error).__name__}: {error}"[:500]}, []
+
+
+class StudentFunction:
+    """Stands for one function of the student's; calling it runs the real one in the sandbox."""
+
+    def __init__(self, session, name):
+        self._session, self.__name__ = session, name
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+class SandboxMemoryMeter:
+    """Replaces `tracemalloc` in the tests: the student's allocations happen in the
+    sandbox, so that is where they are measured; start/stop frame the calls."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def start(self, *args):
+        self._session.measuring, self._session.peak_memory = True, 0
+
+    def stop(self):
+        self._session.measuring = False
+
+    def is_tracing(self):
+        return self._session.measuring
+
+    def get_traced_memory(self):
+        return 0, self._session.peak_memory
+
+    def reset_peak(self):
+        self._session.peak_memory = 0
+
+
+def failure_message(error):
+    if isinstance(error, AssertionError):
+        return str(error) or "a check of the tests failed (it has no message)"
+    if isinstance(error, NotImplementedError) and not str(error):
+        return "NotImplementedError: not answered yet (the cell still raises NotImplementedError)"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+class NotebookJudge:
+    """Grades one student notebook against one source notebook."""
+
+    def __init__(self, source, limits=None, isolate=True, slot=0):
+        self.source = source
+        self.limits = limits or Limits()
+        self.session = Session(self.limits, isolate, slot)
+        self.trusted = {"__name__": "__grader__"}
+        self.provided_done = 0  # source cells before this index were run here already
+        self.faults = []
+        self.outputs = {}  # student cell index -> (ok, error, output)
+
+    # -- the trusted namespace -------------------------------------------------
+    def _bind_student_names(self):
+        for name in self.source.student_names:
+            self.trusted[name] = StudentFunction(self.session, name)
+        if "tracemalloc" in self.trusted:
+            self.trusted["tracemalloc"] = SandboxMemoryMeter(self.session)
+
+    def _run_provided_until(self, test):
+        """Run here the instructor's provided cells (imports, helpers) that come before `test`."""
+        stop = self.source.cells.index(test)
+        for cell in self.source.cells[self.provided_done:stop]:
+            if cell.kind == "provided":
+                with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile(cell.source, f"<provided {cell.grade_id or 'cell'}>", "exec"), self.trusted)
+        self.provided_done = max(self.provided_done, stop)
+
+    # -- grading ---------------------------------------------------------------
+    def grade(self, student_cells):
+        """student_cells: [(cell index, source, grade_id)] of the student's code cells, in order.
+
+        Returns (questions, faults, outputs); every test cell of the source gets a question.
+        """
+        tests = {cell.grade_id: cell for cell in self.source.tests}
+        results = {}
+        try:
+            self.session.start()
+        except SandboxFault as fault:
+            self.faults.append(f"start: {fault}")
+            return [self._result(t, 0.0, FAULT, [str(fault)]) for t in self.source.tests], self.faults, {}
+        try:
+            for index, source, grade_id in student_cells:
+                if grade_id in tests:
+                    if grade_id not in results:
+                        results[grade_id] = self._run_test(tests[grade_id])
+                    continue
+                self._run_student_cell(index, self._effective_source(source, grade_id))
+            for test in self.source.tests:  # tests the student deleted still count
+                if test.grade_id not in results:
+                    results[test.grade_id] = self._run_test(test)
+        finally:
+            self.session.stop()
+        return [results[t.grade_id] for t in self.source.tests], self.faults, self.outputs
+
+    def _effective_source(self, source, grade_id):
+        """A locked cell of the source (provided code) runs as the instructor wrote it."""
+        for cell in self.source.cells:
+            if grade_id and cell.grade_id == grade_id and cell.locked and cell.kind != "solution":
+                return cell.source
+        return source
+
+    def _run_student_cell(self, index, source):
+        try:
+            self.outputs[index] = self.session.run_cell(source)
+        except SandboxFault as fault:
+            self.faults.append(f"cell {index}: {fault}")
+            self.outputs[index] = (False, str(fault), "")
+            self._recover()
+
+    def _recover(self):
+        try:
+            self.session.restart()
+        except SandboxFault as fault:
+            self.faults.append(f"restart: {fault}")
+
+    def _run_test(self, test):
+        if not self.session.sandbox.alive():
+            return self._result(test, 0.0, FAULT, ["the student's process could not be restarted"])
+        self._run_provided_until(test)
+        self._bind_student_names()
+        self.session.calls_answered = 0
+        self.session.deadline = min(time.monotonic() + self.limits.cell_seconds, self.session.notebook_deadline)
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
+                exec(compile(test.source, f"<test {test.grade_id}>", "exec"), self.trusted)
+        except SandboxFault as fault:
+            self.faults.append(f"{test.grade_id}: {fault}")
+            self._recover()
+            return self._result(test, 0.0, FAULT, [f"your code stopped the grader's process: {fault}"])
+        except StudentError as error:
+            return self._result(test, 0.0, ERROR, [str(error)])
+        except Exception as error:
+            status = ERROR if getattr(error, "from_student", False) else FAILED
+            return self._result(test, 0.0, status, [failure_message(error)])
+        finally:
+            self.session.deadline = None
+            self.session.measuring = False
+        if self.session.calls_answered == 0:
+            return self._result(test, 0.0, FAILED, ["the tests could not call your code"])
+        return self._result(test, test.points, PASSED, [])
+
+    def _result(self, test, score, status, messages):
+        return QuestionResult(self.source.name, test.grade_id, float(score), test.points, status, messages)
+
+
+def missing_results(source, reason):
+    return [QuestionResult(source.name, t.grade_id, 0.0, t.points, MISSING, [reason]) for t in source.tests]
+
+
+def student_code_cells(notebook):
+    """[(index, source, grade_id)] of a student notebook's code cells."""
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            cells.append((index, cell.source, grade_id if isinstance(grade_id, str) else ""))
+    return cells

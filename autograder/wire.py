@@ -1,0 +1,157 @@
+"""The message format between the grader and the sandboxed student process.
+
+Both sides import this file (it is the only grader code the sandbox sees
+besides runner.py). A message is a 4-byte length, a JSON header, then the raw
+bytes of every numpy array in it. Nothing is pickled: the grader only ever
+rebuilds plain values (None, bool, int, float, complex, str, tuples, lists,
+dicts with str keys, slices and numpy arrays of numbers, booleans or
+strings), so an object whose `==` is always true cannot cross.
+
+Callables cannot cross either: a function passed to the other side becomes a
+numbered stub, and calling the stub sends a "callback" message back to the
+side that owns the function.
+"""
+import json
+import os
+import select
+import struct
+import time
+
+import numpy as np
+
+HEADER = struct.Struct(">I")
+MAX_MESSAGE_BYTES = 512 * 2**20
+MAX_DEPTH = 32
+ARRAY_KINDS = "biufcU"  # bool, int, uint, float, complex, unicode: never object or void
+
+
+class WireError(Exception):
+    """A message that is malformed, too large or of an unsupported type."""
+
+
+class Unsupported(WireError):
+    """A value that cannot cross (the text says what it was)."""
+
+
+def encode(value, buffers, callables, depth=0):
+    """Turn a value into a JSON-able tree; arrays go to `buffers`, callables to `callables`."""
+    if depth > MAX_DEPTH:
+        raise Unsupported("the value is nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    if isinstance(value, np.generic) or isinstance(value, np.ndarray):
+        array = np.asarray(value)
+        if array.dtype.kind not in ARRAY_KINDS:
+            raise Unsupported(f"an array of dtype {array.dtype} (only numbers, booleans and strings)")
+        buffers.append(array.tobytes(order="C"))
+        return {"array": len(buffers) - 1, "dtype": array.dtype.str, "shape": list(array.shape),
+                "scalar": isinstance(value, np.generic)}
+    if type(value) is complex:
+        return {"complex": [value.real, value.imag]}
+    if type(value) is tuple:
+        return {"tuple": [encode(item, buffers, callables, depth + 1) for item in value]}
+    if type(value) is list:
+        return {"list": [encode(item, buffers, callables, depth + 1) for item in value]}
+    if type(value) is dict:
+        if not all(type(key) is str for key in value):
+            raise Unsupported("a dict whose keys are not all strings")
+        return {"dict": [[key, encode(item, buffers, callables, depth + 1)] for key, item in value.items()]}
+    if type(value) is slice:
+        return {"slice": [encode(part, buffers, callables, depth + 1)
+                          for part in (value.start, value.stop, value.step)]}
+    if callable(value) and callables is not None:
+        callables.append(value)
+        return {"callable": len(callables) - 1}
+    raise Unsupported(f"an object of type {type(value).__name__}")
+
+
+def decode(tree, buffers, make_stub=None, depth=0):
+    """Rebuild a value from `encode`'s tree; stubs for callables come from make_stub(number)."""
+    if depth > MAX_DEPTH:
+        raise WireError("the value is nested too deeply")
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    if not isinstance(tree, dict) or len(tree) == 0:
+        raise WireError("malformed value")
+    if "array" in tree:
+        dtype = np.dtype(tree["dtype"])
+        if dtype.kind not in ARRAY_KINDS:
+            raise WireError(f"refused an array of dtype {dtype}")
+        shape = tuple(int(n) for n in tree["shape"])
+        array = np.frombuffer(buffers[int(tree["array"])], dtype=dtype).reshape(shape).copy()
+        return array[()] if tree.get("scalar") else array
+    if "complex" in tree:
+        real, imag = tree["complex"]
+        return complex(float(real), float(imag))
+    if "tuple" in tree:
+        return tuple(decode(item, buffers, make_stub, depth + 1) for item in tree["tuple"])
+    if "list" in tree:
+        return [decode(item, buffers, make_stub, depth + 1) for item in tree["list"]]
+    if "dict" in tree:
+        return {str(key): decode(item, buffers, make_stub, depth + 1) for key, item in tree["dict"]}
+    if "slice" in tree:
+        return slice(*(decode(part, buffers, make_stub, depth + 1) for part in tree["slice"]))
+    if "callable" in tree and make_stub is not None:
+        return make_stub(int(tree["callable"]))
+    raise WireError("malformed value")
+
+
+def pack(message, buffers=()):
+    """Bytes for one message: header length, JSON header (with buffer sizes), buffers."""
+    message = dict(message, buffers=[len(b) for b in buffers])
+    header = json.dumps(message, allow_nan=True).encode("utf-8")
+    return b"".join([HEADER.pack(len(header)), header, *buffers])
+
+
+def unpack_header(raw):
+    try:
+        message = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WireError(f"malformed message header ({error})")
+    if not isinstance(message, dict) or not isinstance(message.get("buffers"), list):
+        raise WireError("malformed message header")
+    sizes = message["buffers"]
+    if not all(isinstance(n, int) and n >= 0 for n in sizes) or sum(sizes) > MAX_MESSAGE_BYTES:
+        raise WireError("message buffers are malformed or too large")
+    return message, sizes
+
+
+class Channel:
+    """Framed messages over a pair of file descriptors.
+
+    `receive(deadline)` raises TimeoutError when the deadline (time.monotonic)
+    passes and EOFError when the other side closed its end (it died).
+    """
+
+    def __init__(self, read_fd, write_fd):
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def send(self, message, buffers=()):
+        data = memoryview(pack(message, buffers))
+        while data:
+            written = os.write(self.write_fd, data)
+            data = data[written:]
+
+    def _read_exactly(self, count, deadline):
+        chunks, missing = [], count
+        while missing:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
+                    raise TimeoutError
+            chunk = os.read(self.read_fd, min(missing, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
+
+    def receive(self, deadline=None):
+        (length,) = HEADER.unpack(self._read_exactly(HEADER.size, deadline))
+        if length > 16 * 2**20:
+            raise WireError("message header too large")
+        message, sizes = unpack_header(self._read_exactly(length, deadline))
+        buffers = [self._read_exactly(size, deadline) for size in sizes]
+        return message, buffers
