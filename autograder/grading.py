@@ -25,7 +25,7 @@ import nbformat
 from autograder.course import SOLUTIONS_DIR, source_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
-from autograder.results import FAULT, ReviewFlag, SubmissionResult, load_result, save_result
+from autograder.results import FAULT, ReviewFlag, SubmissionResult, load_result, save_result, write_atomic
 from autograder.sandbox import Limits
 from autograder.submissions import STUDENT_ID, match_notebooks, notebook_problem, read_timestamp
 
@@ -99,7 +99,10 @@ def grade_submission(assignment, student, folder, digest, isolate=True, limits=N
         code = [(index, text) for index, text, grade_id in cells if grade_id not in instructor]
         result.flags += [ReviewFlag(name, f.cell, f.line, f.rule, f.reason, f.code) for f in flag_code(code)]
         judge = NotebookJudge(source, limits, isolate, _slot)
-        questions, faults, _outputs = judge.grade(cells)
+        questions, faults, outputs = judge.grade(cells)
+        course_root = Path(folder).parents[2]  # folder is COURSE/submitted/STUDENT/ASSIGNMENT
+        write_autograded_notebook(course_root / "autograded" / student / assignment / f"{name}.ipynb",
+                                  notebook, source, questions, outputs)
         result.questions += questions
         result.faults += [f"{name}: {fault}" for fault in faults]
     if problems:
@@ -109,6 +112,30 @@ def grade_submission(assignment, student, folder, digest, isolate=True, limits=N
     result.seconds = round(time.monotonic() - started, 3)
     result.graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return result
+
+
+def write_autograded_notebook(path, notebook, source, questions, outputs):
+    """The student's notebook as graded, for nbgrader's formgrader: the source's test
+    cells back in place, each with the grader's verdict as its output, and the
+    student's cells with what they printed in the sandbox."""
+    tests = {cell.grade_id: cell for cell in source.tests}
+    verdicts = {q.question: q for q in questions}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id in tests:
+            verdict = verdicts[grade_id]
+            cell.source = tests[grade_id].source
+            text = f"{verdict.status}: {verdict.score:g} / {verdict.max_score:g}\n" + "\n".join(verdict.messages)
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        elif index in outputs:
+            ok, error, printed = outputs[index]
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)] if printed else []
+            if not ok:
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=error + "\n"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, nbformat.writes(notebook))
 
 
 def flag_code(code_cells):

@@ -140,3 +140,18 @@ def test_feedback_never_shows_hidden_tests_or_solutions(graded, root):
 
 def test_assignment_keeps_at_least_five_mutants(graded):
     assert len(MUTANTS.get(graded["assignment"], [])) >= 5
+
+
+def test_nbgrader_formgrader_sees_the_grades(graded):
+    """The course folder stays nbgrader's: its API (what the formgrader shows) agrees."""
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.course import nbgrader_config
+
+    config = load_config(graded["course"])
+    api = NbGraderAPI(config=nbgrader_config(config.root, config.gradebook_url))
+    for student in ("reference", "blank", "partial"):
+        seen = api.get_submission(graded["assignment"], student)
+        assert seen["autograded"] and seen["submitted"], seen
+        assert seen["score"] == graded["results"][student].score
+        assert seen["max_score"] == sum(full_marks(graded).values())
