@@ -54,9 +54,11 @@ _slot = 0
 _sources = {}
 
 
-def _init_worker(slots):
+def _init_worker(slots, run_id):
+    """Give this worker its own sandbox uid: concurrent runs and workers never share one,
+    so one submission's fork bomb cannot use up another's process limit."""
     global _slot
-    _slot = slots.get()
+    _slot = (run_id % 100000) * 64 + slots.get() % 64
 
 
 def source_of(assignment, name):
@@ -232,7 +234,7 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
             for slot in range(jobs):
                 slots.put(slot)
             with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                                        initargs=(slots,)) as pool:
+                                                        initargs=(slots, os.getpid())) as pool:
                 futures = {pool.submit(grade_submission, assignment, student, folder, digest, isolate, limits):
                            student for student, (folder, digest) in todo.items()}
                 try:
