@@ -1,22 +1,47 @@
-"""Feedback pages for students: scores, their own code and the visible tests.
+"""Write feedback pages: COURSE/feedback/STUDENT/ASSIGNMENT/NOTEBOOK.html.
 
-nbgrader's own feedback shows hidden tests (in the cell and in tracebacks), so
-we write our own page from the autograded notebook. Hidden test code never
-reaches it: hidden sections are cut from test cells, only the message of a
-failing test is shown (never a traceback), and, as a last line of defence,
-every line of hidden test code is scrubbed from all text on the page.
+One self-contained HTML page per notebook of an assignment (nbgrader's feedback
+layout, so its exchange can hand the folder back), built from the saved
+results.json, not from the graded notebook:
+
+- student, assignment, the notebook's score and the assignment total;
+- per question: the title and first paragraph of the question's text (from the
+  source notebook), score / out of, the result in words, and the failure
+  messages (for a passed question, only that it passed);
+- when the submission could not be graded: a page that says why.
+
+Nothing on a page is fetched: the CSS is inline and math ($...$, $$...$$) is
+typeset by matplotlib's mathtext into inline SVG (one shared set of glyph
+outlines per page), with the TeX as its accessible name; TeX that mathtext
+cannot typeset is shown as TeX.
+
+Students never see hidden tests here. nbgrader's own feedback shows them (in the
+test cell and in the traceback of a failing assert), so we show neither cells
+nor tracebacks: messages lose their traceback frames and file paths, and every
+line of hidden test code is scrubbed from every text, and once more from the
+finished page.
 """
+import functools
 import html
+import io
 import re
+import sys
+import threading
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import nbformat
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-MAX_OUTPUT_CHARS = 5000
+MAX_OUTPUT_CHARS = 5000  # per message
+MAX_MESSAGES = 10  # per question
 MIN_SCRUB_LENGTH = 12  # shorter lines ("import numpy as np") are not secret
+HIDDEN = "[hidden]"
+
+# --------------------------------------------------------------------------
+# Hidden tests: which lines are secret, and removing them from any text.
 
 
 def _marked_lines(source):
@@ -62,89 +87,543 @@ def scrub(text, secret_lines):
     """Remove every occurrence of a hidden test line from text."""
     for line in secret_lines:
         if line in text:
-            text = text.replace(line, "[hidden]")
+            text = text.replace(line, HIDDEN)
     return text
 
 
-def _cell_outputs(cell, is_test):
-    """Plain text and images from a cell's outputs; for test cells, only the verdict."""
-    parts = []
-    for output in cell.get("outputs", []):
-        kind = output.get("output_type")
-        if kind == "error":
-            message = f"{output.get('ename', 'Error')}: {ANSI.sub('', output.get('evalue', ''))}"
-            parts.append(("error", message[:MAX_OUTPUT_CHARS]))
-        elif is_test:
-            continue  # test cells: the verdict alone, never what student code printed there
-        elif kind == "stream":
-            parts.append(("text", ANSI.sub("", output.get("text", ""))[:MAX_OUTPUT_CHARS]))
-        elif kind in ("execute_result", "display_data"):
-            data = output.get("data", {})
-            if "image/png" in data:
-                parts.append(("png", data["image/png"]))
-            elif "text/plain" in data:
-                parts.append(("text", data["text/plain"][:MAX_OUTPUT_CHARS]))
-    return parts
+def _scrub_page(page, secret_lines):
+    """The last line of defence: secret lines as they would appear in HTML."""
+    for line in secret_lines:
+        for form in {line, html.escape(line), html.escape(line, quote=False)}:
+            if form in page:
+                page = page.replace(form, HIDDEN)
+    return page
 
 
-def question_rows_html(rows):
-    lines = ["<table><tr><th>question</th><th>score</th><th>out of</th><th>result</th></tr>"]
-    for row in rows:
-        lines.append(
-            f"<tr><td>{html.escape(row['question'])}</td><td>{row['score']:g}</td>"
-            f"<td>{row['max_score']:g}</td><td>{html.escape(row['status'])}</td></tr>")
-    lines.append("</table>")
-    return "\n".join(lines)
+# --------------------------------------------------------------------------
+# Messages: what a student may read of a failure.
 
+_FRAME = re.compile(r'^\s*(File "[^"]*", line \d+|Cell In\s*\[[^\]]*\], line \d+'
+                    r'|<ipython-input-[^>]*>|Input In \[[^\]]*\])')
+_TRACEBACK_NOISE = re.compile(r"^\s*(Traceback \(most recent call last\):?|-{20,}|[\^~]+"
+                              r"|During handling of the above exception.*|The above exception was.*"
+                              r"|.*\bTraceback \(most recent call last\).*)\s*$")
+_POSIX_PATH = re.compile(r"(?<![\w.~/])(?:~|\.{1,2})?(?:/[\w.@+=-]+){2,}/?")
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\(?:[^\\\s\"'<>|]+\\)*[^\\\s\"'<>|;,)]*")
+
+
+def _without_traceback(lines):
+    """Drop traceback frames (Python's and IPython's) and the code they quote."""
+    frames = [i for i, line in enumerate(lines) if _FRAME.match(line)]
+    if frames:
+        # Everything up to the last frame is traceback; after it come the lines
+        # of code it quotes (indented, numbered or carets), then the exception.
+        head = [line for line in lines[:frames[0]] if not _TRACEBACK_NOISE.match(line)]
+        rest = lines[frames[-1] + 1:]
+        while rest and (rest[0][:1].isspace() or rest[0].startswith("-") or not rest[0].strip()
+                        or _TRACEBACK_NOISE.match(rest[0])):
+            rest = rest[1:]
+        lines = head + rest
+    return [line for line in lines if not _TRACEBACK_NOISE.match(line)]
+
+
+def clean_message(text, secret_lines=()):
+    """A failure message as a student may read it: no colour codes, no traceback
+    frames or quoted test code, no file paths, no hidden test line, bounded length."""
+    text = ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(_without_traceback(text.split("\n"))).strip("\n")
+    text = _WINDOWS_PATH.sub("[path]", _POSIX_PATH.sub("[path]", text))
+    text = scrub(text, secret_lines)
+    if len(text) > MAX_OUTPUT_CHARS:
+        text = text[:MAX_OUTPUT_CHARS] + " [...]"
+    return text
+
+
+# --------------------------------------------------------------------------
+# Math: TeX to inline SVG with matplotlib's mathtext.
+
+MATH_FONT_SIZE = 12.0  # points, the size mathtext typesets at
+MATH_SCALE = 1.1  # Computer Modern looks smaller than the page's sans serif at the same size
+MAX_TEX_CHARS = 400
+MAX_MATH_PER_TEXT = 40
+_RENDER_LOCK = threading.Lock()
+
+# LaTeX that mathtext spells differently (or not at all: sizing commands it can do without).
+_TEX_REWRITES = [
+    (re.compile(r"\\(?:big|Big|bigg|Bigg)[lrm]?(?![A-Za-z])"), ""),
+    (re.compile(r"\\(?:displaystyle|textstyle|limits|nolimits)(?![A-Za-z])"), ""),
+    (re.compile(r"\\le(?![A-Za-z])"), r"\\leq"),
+    (re.compile(r"\\ge(?![A-Za-z])"), r"\\geq"),
+    (re.compile(r"\\iff(?![A-Za-z])"), r"\\Leftrightarrow"),
+    (re.compile(r"\\[lr]Vert(?![A-Za-z])"), r"\\Vert"),
+    (re.compile(r"\\[lr]vert(?![A-Za-z])"), "|"),
+    (re.compile(r"\\tfrac(?![A-Za-z])"), r"\\frac"),
+    (re.compile(r"\s+"), " "),
+]
+
+
+def _text_underscores(match):
+    """mathtext's \\text takes "_" from a font without one: set it upright in math."""
+    pieces = re.split(r"\\?_", match.group(1))
+    return "".join(r"\text{%s}" % piece if piece else "" for piece in pieces[:1]) + "".join(
+        r"\mathrm{\_}" + (r"\text{%s}" % piece if piece else "") for piece in pieces[1:])
+
+
+def _normalise_tex(tex):
+    for pattern, replacement in _TEX_REWRITES:
+        tex = pattern.sub(replacement, tex)
+    return re.sub(r"\\text\{([^{}]*_[^{}]*)\}", _text_underscores, tex).strip()
+
+
+def _local(name):
+    return name.rsplit("}", 1)[-1]
+
+
+def _serialise_attributes(element, out):
+    for key, value in element.attrib.items():
+        if _local(key) != "id":  # ids would repeat with every formula on the page
+            out.append(f' {_local(key)}="{html.escape(" ".join(value.split()))}"')
+
+
+def _serialise(element, out):
+    """SVG element as HTML-embeddable markup (no namespaces, href for xlink:href)."""
+    tag = _local(element.tag)
+    out.append(f"<{tag}")
+    _serialise_attributes(element, out)
+    children = list(element)
+    if not children:
+        out.append("/>")
+        return
+    out.append(">")
+    for child in children:
+        _serialise(child, out)
+    out.append(f"</{tag}>")
+
+
+@functools.lru_cache(maxsize=4096)
+def _typeset(tex):
+    """(viewBox, CSS size and baseline, SVG content, {glyph id: glyph markup}) of
+    one formula, or None when mathtext cannot typeset it. The content refers to
+    glyphs as #g-ID, so the page must carry them (see _Math.defs)."""
+    if not tex or len(tex) > MAX_TEX_CHARS:
+        return None
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.mathtext import MathTextParser
+
+    formula = f"${tex}$"
+    prop = FontProperties(size=MATH_FONT_SIZE, math_fontfamily="cm")
+    dpi = 720.0  # parse finely so the box and the baseline are exact
+    buffer = io.StringIO()
+    try:
+        with _RENDER_LOCK:
+            width, height, depth, *_ = MathTextParser("path").parse(formula, dpi=dpi, prop=prop)
+            if width <= 0 or height <= 0:
+                return None
+            figure = Figure(figsize=(width / dpi, height / dpi))
+            figure.text(0, depth / height, formula, fontproperties=prop)
+            figure.savefig(buffer, format="svg", transparent=True,
+                           metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    except Exception:  # mathtext raises ValueError and pyparsing errors for TeX it lacks
+        return None
+    root = ElementTree.fromstring(buffer.getvalue())
+    glyphs = {}
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if _local(child.tag) == "defs":  # glyph outlines: shared by the whole page
+                for glyph in child:
+                    if glyph.get("id"):
+                        glyph_id = glyph.attrib.pop("id")
+                        out = [f'<{_local(glyph.tag)} id="g-{html.escape(glyph_id)}"']
+                        _serialise_attributes(glyph, out)
+                        glyphs[glyph_id] = "".join(out) + "/>"
+                parent.remove(child)
+            elif child.get("id", "").startswith("patch"):  # the (invisible) figure background
+                parent.remove(child)
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            if _local(key) == "href":  # glyphs live in the page's shared defs
+                element.set(key, "#g-" + value.lstrip("#"))
+    em = 72.0 / dpi / MATH_FONT_SIZE * MATH_SCALE  # device pixels -> em of the text around
+    out = []
+    for child in root:
+        _serialise(child, out)
+    body = "".join(out)
+    style = (f"width:{width * em:.3f}em;height:{height * em:.3f}em;"
+             f"vertical-align:{-depth * em:.3f}em")
+    return root.get("viewBox", ""), style, body, glyphs
+
+
+class _Math:
+    """Typesets the math of one page and keeps the glyphs it needs."""
+
+    def __init__(self):
+        self.glyphs = {}
+
+    def html(self, tex, display=False):
+        label = html.escape(tex.strip())
+        lines = [tex]
+        if display:  # "\qquad" at a line end separates equations: one per line
+            lines = [part for part in re.split(r"\\qquad\s*\n", tex) if part.strip()]
+        pieces = []
+        for line in lines:
+            tex_line = _normalise_tex(line)
+            if display:  # mathtext's \frac is text-style; displays want full-size fractions
+                tex_line = re.sub(r"\\frac(?![A-Za-z])", r"\\dfrac", tex_line)
+            typeset = _typeset(tex_line)
+            if typeset is None:
+                pieces = None
+                break
+            view_box, style, body, glyphs = typeset
+            self.glyphs.update(glyphs)
+            pieces.append(f'<svg class="math" viewBox="{view_box}" style="{style}" '
+                          f'fill="currentColor" role="img" aria-label="{html.escape(line.strip())}">'
+                          f"<title>{html.escape(line.strip())}</title>{body}</svg>")
+        if pieces is None:  # mathtext cannot typeset it: show the TeX itself
+            delimiter = "$$" if display else "$"
+            return f'<code class="tex" title="TeX">{delimiter}{label}{delimiter}</code>'
+        if display:
+            return '<span class="math-display">' + "".join(pieces) + "</span>"
+        return pieces[0]
+
+    def defs(self):
+        if not self.glyphs:
+            return ""
+        return ('<svg class="glyphs" width="0" height="0" aria-hidden="true" focusable="false">'
+                "<defs>" + "".join(self.glyphs[key] for key in sorted(self.glyphs)) + "</defs></svg>")
+
+
+# Code spans and fences are never math; \$ is a dollar; $$...$$ is display math;
+# $...$ is inline math when it neither starts nor ends with a space, holds no
+# backtick and is not followed by a digit (so "$5 and $6" stays text).
+_MATH_TOKEN = re.compile(
+    r"(?P<code>(?P<ticks>`+).+?(?P=ticks))"
+    r"|(?P<escaped>\\\$)"
+    r"|\$\$(?P<display>.+?)\$\$"
+    r"|\$(?P<inline>[^\s$`](?:[^$\n`]*?[^\s$`\\])?)\$(?!\d)",
+    re.S)
+
+
+def _split_math(text):
+    """[(kind, text)] with kind "text", "inline" or "display"."""
+    parts, position, count = [], 0, 0
+    for match in _MATH_TOKEN.finditer(text):
+        kind = "display" if match.group("display") is not None else (
+            "inline" if match.group("inline") is not None else None)
+        if kind is None or count >= MAX_MATH_PER_TEXT:
+            continue
+        count += 1
+        parts.append(("text", text[position:match.start()]))
+        parts.append((kind, match.group(kind)))
+        position = match.end()
+    parts.append(("text", text[position:]))
+    return [(kind, value) for kind, value in parts if value]
+
+
+def _text_html(text, math):
+    """Plain text (a message) as HTML, its math typeset."""
+    return "".join(html.escape(value) if kind == "text" else math.html(value, kind == "display")
+                   for kind, value in _split_math(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown():
+    import mistune
+
+    class Renderer(mistune.HTMLRenderer):
+        def image(self, text, url, title=None):  # never fetch: an image becomes its alt text
+            return html.escape(text or "")
+
+    return mistune.create_markdown(escape=True, renderer=Renderer(escape=True),
+                                   plugins=["table", "strikethrough"])
+
+
+def _markdown_html(source, math):
+    """Markdown (raw HTML escaped, images dropped) as HTML, its math typeset."""
+    formulas, pieces = [], []
+    for kind, value in _split_math(source):
+        if kind == "text":
+            pieces.append(value)
+        else:
+            pieces.append(f"MATHPLACEHOLDER{len(formulas)}X")
+            formulas.append((kind, value))
+    def typeset(match):
+        kind, tex = formulas[int(match.group(1))]
+        return math.html(tex, kind == "display")
+
+    return re.sub(r"MATHPLACEHOLDER(\d+)X", typeset, _markdown()("".join(pieces)))
+
+
+# --------------------------------------------------------------------------
+# Question text from the source notebooks.
+
+SHORT_BLOCK_CHARS = 300
+_POINTS = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s+points?\s*\)\s*$", re.I)
+
+
+def _short_prompt(markdown):
+    """(title, first paragraph) of a question's markdown, and the block after it
+    when that is a formula, or short and introduced by a colon."""
+    blocks = [block.strip() for block in re.split(r"\n\s*\n", markdown.strip()) if block.strip()]
+    title = ""
+    if blocks and blocks[0].startswith("#"):
+        heading, _, rest = blocks[0].partition("\n")
+        title = _POINTS.sub("", heading.lstrip("#").strip())
+        blocks = ([rest.strip()] if rest.strip() else []) + blocks[1:]
+    kept = blocks[:1]
+    if len(blocks) > 1 and (blocks[1].startswith("$$") or (
+            blocks[0].endswith(":") and len(blocks[1]) <= SHORT_BLOCK_CHARS)):
+        kept.append(blocks[1])
+    return title, "\n\n".join(kept)
+
+
+@functools.lru_cache(maxsize=64)
+def _prompts_of(path, _mtime):
+    """grade_id -> (title, prompt markdown) for the test cells of a notebook:
+    the markdown cell nearest before each test cell."""
+    notebook = nbformat.read(path, as_version=4)
+    prompts, markdown = {}, ""
+    for cell in notebook.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown":
+            markdown = cell.source
+        elif grading.get("grade") and grading.get("grade_id"):
+            prompts[grading["grade_id"]] = _short_prompt(markdown) if markdown else ("", "")
+    return prompts
+
+
+@functools.lru_cache(maxsize=64)
+def _hidden_lines_of(path, _mtime):
+    return frozenset(hidden_lines(path))
+
+
+def _source_paths(config, assignment):
+    """notebook name -> its source notebooks: the course's copy, then solutions/."""
+    from autograder.course import SOLUTIONS_DIR
+
+    folders = [SOLUTIONS_DIR / assignment]
+    if config is not None:
+        folders.insert(0, Path(config.root) / "source" / assignment)
+    found = {}
+    for folder in folders:
+        if _safe_name(assignment) == assignment and folder.is_dir():
+            for path in sorted(folder.glob("*.ipynb")):
+                found.setdefault(path.stem, []).append(path)
+    return found
+
+
+def _sources(config, assignment):
+    """(notebook name -> prompts, every secret line of the assignment)."""
+    prompts, secret = {}, set()
+    for name, paths in _source_paths(config, assignment).items():
+        for path in paths:
+            try:
+                mtime = path.stat().st_mtime_ns
+                secret |= _hidden_lines_of(path, mtime)
+                prompts.setdefault(name, _prompts_of(path, mtime))
+            except (OSError, ValueError) as error:  # unreadable source: no prompts, say so
+                print(f"feedback: cannot read {path.name}: {error}", file=sys.stderr)
+    return prompts, secret
+
+
+# --------------------------------------------------------------------------
+# Pages.
+
+STATUS_WORDS = {
+    "passed": ("passed", "Passed: every check of this question held."),
+    "failed": ("not yet", "Not yet: a check of this question failed."),
+    "error": ("error", "Error: your code raised an exception when the tests called it."),
+    "fault": ("stopped", "Stopped: your code crashed, ran out of time or ran out of memory."),
+    "missing": ("missing", "Missing: the notebook or this answer was not found in your submission."),
+}
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-table { border-collapse: collapse; } td, th { border: 1px solid #999; padding: .25rem .6rem; }
-pre { background: #f4f4f4; padding: .6rem; overflow-x: auto; }
-.error { background: #fde7e7; border-left: 4px solid #b00020; }
-.passed { background: #e6f4ea; border-left: 4px solid #137333; }
-.cell { margin: 1rem 0; }
+body { font: 16px/1.5 system-ui, sans-serif; color: #1a1a1a; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin: 0 0 .3rem; }
+.meta { color: #555; margin-top: 0; } .total { font-size: 1.15rem; }
+table { border-collapse: collapse; margin: 1rem 0; } td, th { border: 1px solid #bbb; padding: .25rem .6rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+section.question { border: 1px solid #ccc; border-left-width: 6px; border-radius: 4px; padding: .6rem 1rem; margin: 1.2rem 0; }
+section.passed { border-left-color: #137333; } section.failed, section.error, section.fault, section.missing { border-left-color: #b00020; }
+.score { font-weight: 600; } .verdict { margin: .4rem 0; }
+.prompt { color: #444; font-size: .95em; border-bottom: 1px dashed #ddd; }
+pre { font: .92em/1.45 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; padding: .5rem .7rem; border-radius: 4px; }
+pre.error { background: #fdecec; border-left: 4px solid #b00020; }
+pre.problem { background: #fff4e5; border-left: 4px solid #b26a00; }
+code { font-family: ui-monospace, monospace; font-size: .92em; background: #f2f2f2; padding: 0 .2em; border-radius: 3px; }
+svg.math { display: inline-block; overflow: visible; }
+.math-display { display: block; margin: .5rem 0; max-width: 100%; overflow-x: auto; }
+.math-display svg.math { display: block; margin: .3rem auto; }
+svg.glyphs { position: absolute; width: 0; height: 0; overflow: hidden; }
+footer { color: #666; font-size: .85rem; margin-top: 2rem; }
 """
 
 
-def render_feedback(autograded_path, student_id, assignment, rows, secret_lines):
-    """HTML feedback for one student's notebook."""
-    notebook = nbformat.read(autograded_path, as_version=4)
-    total = sum(r["score"] for r in rows)
-    possible = sum(r["max_score"] for r in rows)
-    body = [f"<h1>{html.escape(assignment)}: feedback for {html.escape(student_id)}</h1>",
-            f"<p><strong>Score: {total:g} / {possible:g}</strong></p>",
-            question_rows_html(rows)]
-    for cell in notebook.cells:
-        grading = cell.metadata.get("nbgrader", {})
-        is_test = bool(grading.get("grade")) and not grading.get("solution")
-        body.append('<div class="cell">')
-        if cell.cell_type == "markdown":
-            body.append(markdown2html_mistune(scrub(cell.source, secret_lines)))
-        elif cell.cell_type == "code":
-            source = visible_part(cell.source) if is_test else cell.source
-            if is_test:
-                body.append(f"<h3>Tests: {html.escape(grading.get('grade_id', ''))}</h3>")
-            body.append(f"<pre>{html.escape(scrub(source, secret_lines))}</pre>")
-            outputs = _cell_outputs(cell, is_test)
-            if is_test and not any(kind == "error" for kind, _ in outputs):
-                body.append('<pre class="passed">All tests of this question passed.</pre>')
-            for kind, content in outputs:
-                if kind == "png":
-                    body.append(f'<img alt="plot output" src="data:image/png;base64,{content}">')
-                else:
-                    css = ' class="error"' if kind == "error" else ""
-                    body.append(f"<pre{css}>{html.escape(scrub(content, secret_lines))}</pre>")
-        body.append("</div>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Feedback: {html.escape(assignment)}</title><style>{STYLE}</style></head>"
-            "<body>\n" + "\n".join(body) + "\n</body></html>\n")
+def _number(value):
+    return f"{round(float(value), 2):g}"
 
 
-def render_problem_page(student_id, assignment, rows, problem):
-    """Feedback for a submission that could not be graded normally."""
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Feedback: {html.escape(assignment)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{html.escape(assignment)}: feedback for {html.escape(student_id)}</h1>"
-            f"<p class=\"error\">Your submission could not be graded: {html.escape(problem)}</p>"
-            + question_rows_html(rows) + "</body></html>\n")
+def _anchor(question):
+    return "q-" + re.sub(r"[^A-Za-z0-9_-]", "-", question)
+
+
+def _page(title, body, math):
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
+            + math.defs() + "\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def _header(result, notebook):
+    lines = [f"<h1>Feedback: {html.escape(result.assignment)} / {html.escape(notebook)}</h1>",
+             f'<p class="meta">Student: <strong>{html.escape(result.student)}</strong>'
+             f" &middot; assignment <strong>{html.escape(result.assignment)}</strong>"
+             f" &middot; notebook <strong>{html.escape(notebook)}.ipynb</strong>"]
+    if result.timestamp:
+        lines.append(f" &middot; submitted {html.escape(result.timestamp)}")
+    if result.graded_at:
+        lines.append(f" &middot; graded {html.escape(result.graded_at)}")
+    lines.append("</p>")
+    return "".join(lines)
+
+
+def _summary_table(questions, titles, math):
+    rows = ["<table><tr><th>question</th><th>score</th><th>out of</th><th>result</th></tr>"]
+    for question in questions:
+        title = titles.get(question.question) or question.question
+        word = STATUS_WORDS.get(question.status, (question.status,))[0]
+        rows.append(f'<tr><td><a href="#{_anchor(question.question)}">{_text_html(title, math)}</a></td>'
+                    f'<td class="num">{_number(question.score)}</td>'
+                    f'<td class="num">{_number(question.max_score)}</td>'
+                    f"<td>{html.escape(word)}</td></tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _question_section(question, prompt, secret, math):
+    title, prompt_markdown = prompt
+    title = scrub(title, secret) or question.question
+    words = STATUS_WORDS.get(question.status, (question.status, f"Result: {question.status}."))[1]
+    parts = [f'<section class="question {html.escape(question.status)}" id="{_anchor(question.question)}">',
+             f"<h2>{_text_html(title, math)}</h2>"]
+    if prompt_markdown:
+        parts.append('<div class="prompt">' + _markdown_html(scrub(prompt_markdown, secret), math) + "</div>")
+    parts += [f'<p class="score">{_number(question.score)} / {_number(question.max_score)} points'
+             f' <code>{html.escape(question.question)}</code></p>',
+             f'<p class="verdict">{html.escape(words)}</p>']
+    if question.status != "passed":
+        messages = [clean_message(message, secret) for message in question.messages[:MAX_MESSAGES]]
+        messages = [message for message in messages if message.strip()]
+        for message in messages:
+            parts.append(f'<pre class="error">{_text_html(message, math)}</pre>')
+        if len(question.messages) > MAX_MESSAGES:
+            parts.append(f"<p>... and {len(question.messages) - MAX_MESSAGES} more messages.</p>")
+        if not messages and question.status == "failed":
+            parts.append("<p>The failing check gave no message.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_page(result, notebook, prompts=None, secret_lines=()):
+    """The feedback page of one notebook of a SubmissionResult (an HTML string).
+
+    prompts: grade_id -> (title, prompt markdown) of the notebook's questions.
+    """
+    prompts = prompts or {}
+    math = _Math()
+    questions = [q for q in result.questions if q.notebook == notebook]
+    titles = {q.question: scrub(prompts.get(q.question, ("", ""))[0], secret_lines) for q in questions}
+    body = [_header(result, notebook)]
+    if result.status != "graded":
+        reason = clean_message(result.status, secret_lines) or "unknown reason"
+        body.append('<p class="total">Your submission could not be graded.</p>')
+        body.append(f'<pre class="problem">{html.escape(reason)}</pre>')
+        body.append("<p>Please check the notebook you submitted (its name, and that it opens "
+                    "in Jupyter), and ask your instructor if the reason is not clear.</p>")
+        if questions:
+            body.append(_summary_table(questions, titles, math))
+    else:
+        score = sum(q.score for q in questions)
+        possible = sum(q.max_score for q in questions)
+        body.append(f'<p class="total">Score for this notebook: <strong>{_number(score)} / '
+                    f"{_number(possible)}</strong>")
+        if len(questions) != len(result.questions):
+            body.append(f" &middot; assignment total: <strong>{_number(result.score)} / "
+                        f"{_number(result.max_score)}</strong>")
+        body.append("</p>")
+        if questions:
+            body.append(_summary_table(questions, titles, math))
+            body.extend(_question_section(q, prompts.get(q.question, ("", "")), secret_lines, math)
+                        for q in questions)
+        else:
+            body.append("<p>This notebook has no graded questions.</p>")
+        body.append("<footer>The grader also runs hidden tests; they are not shown, "
+                    "the messages above say what they found.</footer>")
+    page = _page(f"Feedback: {result.assignment} / {notebook} ({result.student})", body, math)
+    return _scrub_page(page, secret_lines)
+
+
+def _safe_name(name):
+    """A file-system-safe folder or file name that keeps ordinary names unchanged."""
+    name = re.sub(r"[\x00-\x1f/\\]", "_", str(name))
+    return "_" if name in ("", ".", "..") else name
+
+
+def write_feedback(config, result):
+    """Write COURSE/feedback/STUDENT/ASSIGNMENT/NOTEBOOK.html for every notebook of
+    the assignment (and every notebook the result names); returns the paths."""
+    from autograder.results import write_atomic
+
+    prompts, secret = _sources(config, result.assignment)
+    notebooks = list(prompts)
+    notebooks += sorted({q.notebook for q in result.questions} - set(notebooks))
+    base = Path(config.root) / "feedback"
+    folder = base / _safe_name(result.student) / _safe_name(result.assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for notebook in notebooks:
+        path = folder / f"{_safe_name(notebook)}.html"
+        write_atomic(path, render_page(result, notebook, prompts.get(notebook, {}), secret))
+        path.chmod(0o644)  # the exchange hands it to the student; the temp file was 0600
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------
+# The command.
+
+
+def add_arguments(parser):
+    parser.add_argument("assignment", help="the assignment whose saved results to render")
+    parser.add_argument("--student", action="append", default=[], metavar="ID",
+                        help="only this student (repeatable); default: every graded student")
+
+
+def run(args, config):
+    from autograder.results import load_results
+
+    if _safe_name(args.assignment) != args.assignment or any(c in args.assignment for c in "*?["):
+        print(f"feedback: not an assignment name: {args.assignment!r}", file=sys.stderr)
+        return 2
+    results = load_results(config, args.assignment)
+    if args.student:
+        wanted = set(args.student)
+        missing = sorted(wanted - {r.student for r in results})
+        if missing:
+            print(f"feedback: no saved results of {args.assignment} for {', '.join(missing)}",
+                  file=sys.stderr)
+            return 1
+        results = [r for r in results if r.student in wanted]
+    if not results:
+        print(f"feedback: no saved results for {args.assignment} in {config.autograded()} "
+              f"(run `grade {args.assignment}` first)", file=sys.stderr)
+        return 1
+    pages = 0
+    for result in results:
+        written = write_feedback(config, result)
+        pages += len(written)
+        note = "" if result.status == "graded" else f" (not graded: {result.status})"
+        print(f"{result.student}: {_number(result.score)}/{_number(result.max_score)}, "
+              f"{len(written)} page(s){note}")
+    print(f"{pages} feedback page(s) in {config.feedback()}/STUDENT/{args.assignment}/")
+    return 0
