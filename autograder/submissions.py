@@ -1,4 +1,10 @@
-"""Find and check the submissions of a folder laid out STUDENT_ID/NOTEBOOK.ipynb."""
+"""Student ids, notebook names and notebook files: the checks every way in shares.
+
+`collect` uses these to decide what to copy into COURSE/submitted/, the grader
+to decide what it can grade (`notebook_problem`, `STUDENT_ID`), and
+`find_submissions` reads a folder laid out STUDENT_ID/NOTEBOOK.ipynb.
+"""
+import datetime
 import json
 import re
 from dataclasses import dataclass
@@ -6,7 +12,16 @@ from pathlib import Path
 
 import nbformat
 
+# Letters, digits and _ . @ -, starting with a letter or digit: safe as a folder
+# name, never "..", and valid for nbgrader's exchange (no "+" or "*").
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+# nbgrader's timestamp.txt format (Exchange.timestamp_format with timezone UTC).
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+TIMESTAMP_FILE = "timestamp.txt"
+
+# What a renamed copy of a notebook carries after its name: "nb (1)", "nb-2", "nb_3", "nb copy".
+_COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|[-_ ]\d+|[-_ ]copy(?:[-_ ]?\d+)?|\s+-\s+copy)+$", re.I)
 
 
 @dataclass
@@ -15,6 +30,66 @@ class Submission:
     folder: Path
     notebooks: dict  # notebook name -> Path of the student's file for it
     problem: str = ""  # why it cannot be graded normally; "" when it can
+
+
+def student_id_problem(student_id):
+    """Why a text cannot be a student id, or "" when it can."""
+    if STUDENT_ID.match(student_id or ""):
+        return ""
+    return (f"invalid student id {student_id!r} (letters, digits and _ . @ - only, "
+            "starting with a letter or digit, at most 64 characters)")
+
+
+def match_notebooks(file_names, expected_notebooks):
+    """Which of the student's files answers which expected notebook.
+
+    file_names: names of the student's .ipynb files (any folder or LMS prefix
+    already removed or not). expected_notebooks: the assignment's notebook names
+    without .ipynb. Returns (matched, ambiguous): matched maps an expected name
+    to one of file_names; ambiguous maps an expected name to the several files
+    that could each be it (none of them is chosen).
+
+    Rules, in order: the exact name; the name ignoring case and copy suffixes
+    ("scoring_functions (1).ipynb", "Scoring_Functions-2.ipynb"); a file name
+    that contains the expected name ("Alice_Smith_123_scoring_functions-2.ipynb"),
+    the longest expected name winning; and when the assignment has a single
+    notebook and the student a single file, that file, whatever its name.
+    """
+    remaining = [name for name in file_names if name.lower().endswith(".ipynb")]
+    matched, ambiguous = {}, {}
+    for expected in expected_notebooks:
+        if f"{expected}.ipynb" in remaining:
+            matched[expected] = f"{expected}.ipynb"
+            remaining.remove(matched[expected])
+    for rule in (_same_name, _contains_name):
+        claims = {}
+        for name in remaining:
+            candidates = [e for e in expected_notebooks if e not in matched and rule(name, e)]
+            if candidates:
+                claims.setdefault(max(candidates, key=len), []).append(name)
+        for expected, names in claims.items():
+            if len(names) == 1:
+                matched[expected] = names[0]
+                remaining.remove(names[0])
+                ambiguous.pop(expected, None)
+            else:
+                ambiguous[expected] = sorted(names)
+    if not matched and not ambiguous and len(expected_notebooks) == 1 and len(remaining) == 1:
+        # A renamed notebook ("Untitled.ipynb"): still the student's answer.
+        matched[expected_notebooks[0]] = remaining[0]
+    return matched, {e: names for e, names in ambiguous.items() if e not in matched}
+
+
+def _stem(file_name):
+    return _COPY_SUFFIX.sub("", file_name[:-len(".ipynb")]).strip().lower()
+
+
+def _same_name(file_name, expected):
+    return _stem(file_name) == expected.lower()
+
+
+def _contains_name(file_name, expected):
+    return expected.lower() in _stem(file_name)
 
 
 def find_submissions(folder, expected_notebooks):
@@ -27,7 +102,7 @@ def find_submissions(folder, expected_notebooks):
     if not folder.is_dir():
         raise SystemExit(f"submissions folder not found: {folder}")
     found = []
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
         found.append(_read_student_folder(student_dir, expected_notebooks))
     return found
 
@@ -38,13 +113,9 @@ def _read_student_folder(student_dir, expected_notebooks):
     if not STUDENT_ID.match(student_id):
         submission.problem = f"invalid student id {student_id!r}"
         return submission
-    present = {p.stem: p for p in student_dir.glob("*.ipynb") if p.is_file()}
-    for name in expected_notebooks:
-        if name in present:
-            submission.notebooks[name] = present[name]
-    if not submission.notebooks and len(expected_notebooks) == 1 and len(present) == 1:
-        # A renamed notebook ("scoring_functions (1).ipynb"): still the student's answer.
-        submission.notebooks[expected_notebooks[0]] = next(iter(present.values()))
+    present = {p.name: p for p in student_dir.glob("*.ipynb") if p.is_file() and not p.is_symlink()}
+    matched, _ambiguous = match_notebooks(sorted(present), expected_notebooks)
+    submission.notebooks = {name: present[matched[name]] for name in expected_notebooks if name in matched}
     if not submission.notebooks:
         submission.problem = "no notebook found (expected " + ", ".join(
             f"{name}.ipynb" for name in expected_notebooks) + ")"
@@ -60,12 +131,22 @@ def _read_student_folder(student_dir, expected_notebooks):
 def notebook_problem(path):
     """Why a file is not a gradeable notebook, or "" if it is one."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
+        data = Path(path).read_bytes()
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    return notebook_bytes_problem(data)
+
+
+def notebook_bytes_problem(data):
+    """Why these bytes are not a gradeable notebook, or "" if they are one."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         return "not a text file"
     except json.JSONDecodeError as error:
         return f"not valid JSON ({error.msg} at line {error.lineno})"
+    except RecursionError:
+        return "not valid JSON (nested too deeply)"
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
         return "not a version 4 Jupyter notebook"
     try:
@@ -74,3 +155,33 @@ def notebook_problem(path):
     except nbformat.ValidationError as error:
         return f"invalid notebook structure ({error.message[:200]})"
     return ""
+
+
+def format_timestamp(moment):
+    """A time as nbgrader writes timestamp.txt: "2026-10-01 12:00:00.000000 UTC"."""
+    if moment.tzinfo is None:
+        raise ValueError("a submission time needs a time zone")
+    return moment.astimezone(datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_submission_time(text):
+    """An aware UTC datetime from timestamp.txt text (nbgrader's format or ISO 8601), or None."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        moment = parse_utc(text)  # naive UTC; understands "... UTC", "+02:00" and ISO forms
+    except (ValueError, OverflowError):
+        return None
+    return moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def read_timestamp(folder):
+    """The submission time in folder/timestamp.txt (aware, UTC), or None."""
+    try:
+        text = (Path(folder) / TIMESTAMP_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return parse_submission_time(text)
