@@ -1,0 +1,587 @@
+"""Import submissions into COURSE/submitted/STUDENT/ASSIGNMENT/ (nbgrader's layout).
+
+  collect ASSIGNMENT FOLDER           FOLDER/STUDENT_ID/NOTEBOOK.ipynb
+  collect ASSIGNMENT DOWNLOAD.zip     an LMS download: one file or folder per student
+                                      (zips inside are opened), student ids taken from
+                                      the file names by a pattern (see --pattern)
+  collect ASSIGNMENT --from-exchange  the latest submission of each student in
+                                      nbgrader's exchange (course.toml: exchange, course_id)
+
+Only the assignment's notebooks are copied, under their expected names (a
+single renamed notebook, "scoring_functions (1).ipynb", is matched to the
+assignment's notebook); other files are ignored and listed. A notebook that is
+not valid JSON is still copied (the grader gives it 0 and says why) and listed.
+Each submission gets nbgrader's timestamp.txt: the exchange's submission time,
+the zip entry's time, or the file's modification time. A submission whose
+notebooks did not change is left untouched, so grading skips it.
+
+Refused, with the reason: student ids that are not letters, digits and _ . @ -;
+LMS file names that do not match the pattern (never guessed); zip entries with
+an absolute path or a ".." that climbs out, symbolic links, encrypted entries,
+files over the size limit, zips nested too deeply or too big in total.
+Nothing is ever extracted to disk: zip members are read in memory.
+
+LMS file name patterns (a regular expression with a named group "student",
+matched at the start of each file or folder name in the download; set it in
+course.toml as [lms] filename_pattern, or give --pattern):
+  canvas (default)  smithalice_12345_67890_scoring_functions.ipynb -> 12345,
+                    the Canvas user id (also "smithalice_late_12345_...")
+  moodle            Alice Smith_1234567_assignsubmission_file_scoring_functions.ipynb
+                    (or a folder of that name) -> 1234567
+A number found this way is turned into the student id of the roster student
+whose lms_user_id it is (see `roster`); otherwise it is the student id itself.
+
+Exit status: 0 when nothing was refused, 1 when something was (the rest is collected).
+"""
+import contextlib
+import datetime
+import io
+import os
+import re
+import stat
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from autograder.course import source_notebooks
+from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
+                                    notebook_bytes_problem, parse_submission_time,
+                                    student_id_problem)
+
+PATTERNS = {
+    "canvas": r"(?P<name>.+?)_(?:late_)?(?P<student>\d+)_\d+_(?P<original>.+)",
+    "moodle": r"(?P<name>.+?)_(?P<student>\d+)_assignsubmission_[a-z]+_(?P<original>.*)",
+}
+DEFAULT_PATTERN = "canvas"
+
+# Files an exchange submission carries besides the notebooks; kept with them.
+EXCHANGE_FILES = ("submission_secret.txt",)
+# Clutter that zip tools and Jupyter add; skipped without a word.
+JUNK = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db", "desktop.ini"}
+
+MB = 1 << 20
+
+
+@dataclass
+class Limits:
+    file_bytes: int = 20 * MB  # one notebook (or other file read)
+    total_bytes: int = 1024 * MB  # everything read from a download, nested zips included
+    depth: int = 3  # zips inside zips inside the download
+    entries: int = 100_000  # members of one zip
+
+
+class Refused(Exception):
+    """A file or folder that collect will not take, and why."""
+
+
+@dataclass
+class Entry:
+    """One file of a source: where it is, when it was written, how to read it."""
+    parts: tuple  # path components from the top of the source
+    time: datetime.datetime  # aware
+    size: int
+    read: object  # callable(limit) -> bytes
+    in_zip: bool = False  # counts against the download's total (a zip bomb's output would)
+
+    @property
+    def display(self):
+        return "/".join(self.parts)
+
+
+@dataclass
+class Refusal:
+    where: str
+    reason: str
+    student: str = ""
+
+
+@dataclass
+class StudentFiles:
+    entries: list = field(default_factory=list)  # (name to match, Entry)
+    timestamp: str = ""  # exchange: the submission's timestamp.txt text
+    extra: dict = field(default_factory=dict)  # exchange: file name -> Entry kept with the notebooks
+
+
+@dataclass
+class Outcome:
+    student: str
+    status: str  # "collected" (new), "replaced" (changed), "unchanged", "refused"; dry run: "... (dry run)"
+    detail: str = ""
+
+
+class Budget:
+    """Bytes read so far from one source, against Limits.total_bytes."""
+
+    def __init__(self, limits):
+        self.limits = limits
+        self.used = 0
+
+    def take(self, size, what, count=True):
+        if size > self.limits.file_bytes and not what.lower().endswith(".zip"):
+            raise Refused(f"{_mb(size)} is more than the {_mb(self.limits.file_bytes)} limit for one file")
+        if not count:
+            return
+        if self.used + size > self.limits.total_bytes:
+            raise Refused(f"reading it would pass the {_mb(self.limits.total_bytes)} limit for the "
+                          "whole download (a zip bomb?)")
+        self.used += size
+
+
+def _mb(size):
+    return f"{size / MB:.1f} MB"
+
+
+# ---------------------------------------------------------------- walking sources
+
+def walk_folder(root, budget, prefix=(), depth=0, timezone=datetime.timezone.utc):
+    """Entries of a folder (and of the zips in it); symbolic links are refused, never followed."""
+    root = Path(root)
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        rel = Path(folder).relative_to(root).parts
+        for name in sorted(dirs):
+            if name in JUNK or (root / Path(*rel, name)).is_symlink():
+                if name not in JUNK:
+                    yield Refusal("/".join(prefix + rel + (name,)), "symbolic link (not followed)")
+                dirs.remove(name)
+        dirs.sort()
+        for name in sorted(files):
+            if name in JUNK:
+                continue
+            path = Path(folder) / name
+            parts = prefix + rel + (name,)
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                yield Refusal("/".join(parts), "symbolic link (not followed)")
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                yield Refusal("/".join(parts), "not a regular file")
+                continue
+            moment = datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc)
+            if name.lower().endswith(".zip"):
+                yield from _open_nested(parts, info.st_size, _file_reader(path), budget, depth, timezone)
+            else:
+                yield Entry(parts, moment, info.st_size, _file_reader(path))
+
+
+def _file_reader(path):
+    def read(limit):
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise Refused(f"larger than the {_mb(limit)} limit")
+        return data
+    return read
+
+
+def walk_zip(archive, budget, prefix=(), depth=0, timezone=datetime.timezone.utc):
+    """Entries of an open ZipFile, nested zips opened in memory."""
+    members = archive.infolist()
+    if len(members) > budget.limits.entries:
+        yield Refusal("/".join(prefix) or "the zip", f"{len(members)} entries, more than the "
+                      f"limit of {budget.limits.entries}")
+        return
+    for info in members:
+        shown = "/".join(prefix + (info.filename,))
+        problem = entry_name_problem(info.filename)
+        if problem:
+            yield Refusal(shown, problem)
+            continue
+        parts = prefix + tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
+        if info.is_dir() or not parts or JUNK & set(parts):
+            continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            yield Refusal(shown, "symbolic link (not followed)")
+            continue
+        if info.flag_bits & 0x1:
+            yield Refusal(shown, "encrypted")
+            continue
+        reader = _zip_reader(archive, info)
+        if parts[-1].lower().endswith(".zip"):
+            yield from _open_nested(parts, info.file_size, reader, budget, depth, timezone)
+        else:
+            yield Entry(parts, zip_entry_time(info, timezone), info.file_size, reader, in_zip=True)
+
+
+def _zip_reader(archive, info):
+    def read(limit):
+        if info.file_size > limit:
+            raise Refused(f"{_mb(info.file_size)} is more than the {_mb(limit)} limit for one file")
+        with archive.open(info) as handle:  # reads at most file_size bytes, checks the CRC
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise Refused(f"larger than the {_mb(limit)} limit")
+        return data
+    return read
+
+
+def _open_nested(parts, size, reader, budget, depth, timezone=datetime.timezone.utc):
+    shown = "/".join(parts)
+    if depth + 1 > budget.limits.depth:
+        yield Refusal(shown, f"zip nested more than {budget.limits.depth} levels deep")
+        return
+    try:
+        budget.take(size, shown)
+        data = reader(budget.limits.total_bytes)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Refused as refusal:
+        yield Refusal(shown, str(refusal))
+        return
+    except Exception as error:  # whatever a broken zip raises, it is that entry's problem only
+        yield Refusal(shown, f"not a readable zip ({error})")
+        return
+    # Left open: its entries are read later, only those that are chosen.
+    yield from walk_zip(archive, budget, parts, depth + 1, timezone)
+
+
+def entry_name_problem(name):
+    """Why a zip member's name is unsafe, or "" when it is a plain relative path."""
+    text = name.replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        return "absolute path (refused: it would be written outside its folder)"
+    if ".." in PurePosixPath(text).parts:
+        return "path climbs out of its folder with '..' (refused)"
+    if "\x00" in text:
+        return "NUL character in the name"
+    return ""
+
+
+def zip_entry_time(info, timezone=datetime.timezone.utc):
+    """The member's modification time: its UTC extended timestamp if it has one,
+    else its DOS date_time read in `timezone`."""
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, length = struct.unpack("<HH", extra[:4])
+        body = extra[4:4 + length]
+        if kind == 0x5455 and len(body) >= 5 and body[0] & 1:
+            seconds = struct.unpack("<i", body[1:5])[0]
+            return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        extra = extra[4 + length:]
+    try:
+        return datetime.datetime(*info.date_time, tzinfo=timezone)
+    except ValueError:
+        return datetime.datetime(1980, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+# ---------------------------------------------------------------- who sent what
+
+def compile_pattern(text):
+    """The LMS file name pattern: a preset name or a regex with a named group "student"."""
+    text = text or DEFAULT_PATTERN
+    regex = PATTERNS.get(text.lower(), text)
+    try:
+        pattern = re.compile(regex, re.I)
+    except re.error as error:
+        raise SystemExit(f"the LMS file name pattern {text!r} is not a valid regular expression: {error}")
+    if "student" not in pattern.groupindex:
+        raise SystemExit(f"the LMS file name pattern {text!r} needs a named group "
+                         "(?P<student>...) for the student id; presets: " + ", ".join(PATTERNS))
+    return pattern
+
+
+def by_student_folder(items):
+    """FOLDER/STUDENT_ID/...: the first path component is the student id."""
+    students, refusals = {}, []
+    for item in items:
+        if isinstance(item, Refusal):
+            item.student = item.student or (item.where.split("/")[0] if "/" in item.where else "")
+            refusals.append(item)
+        elif len(item.parts) < 2:
+            refusals.append(Refusal(item.display, "not inside a student folder (FOLDER/STUDENT_ID/NOTEBOOK.ipynb)"))
+        else:
+            students.setdefault(item.parts[0], StudentFiles()).entries.append((item.parts[-1], item))
+    return students, refusals
+
+
+def by_lms_name(items, pattern, lms_ids=None, label=None):
+    """LMS download: the first file or folder name matching the pattern names the student."""
+    lms_ids = lms_ids or {}
+    label = label or pattern.pattern
+    students, refusals = {}, []
+    for item in items:
+        if isinstance(item, Refusal):
+            found = _match_parts(item.where.split("/"), pattern)
+            item.student = lms_ids.get(found[0], found[0]) if found else ""
+            refusals.append(item)
+            continue
+        found = _match_parts(item.parts, pattern)
+        if not found:
+            refusals.append(Refusal(item.display, f"name does not match the LMS pattern {label!r} "
+                                    "(no student id taken from it)"))
+            continue
+        student, name = found
+        student = lms_ids.get(student, student)
+        students.setdefault(student, StudentFiles()).entries.append((name, item))
+    return students, refusals
+
+
+def _match_parts(parts, pattern):
+    """(student, name to match the notebook by) from the first matching component, or None."""
+    for index, part in enumerate(parts):
+        found = pattern.match(part)
+        if found and found.group("student"):
+            if index == len(parts) - 1:  # the file itself carries the student: match by what follows
+                original = found.groupdict().get("original") or part[found.end():] or part
+                return found.group("student"), original
+            return found.group("student"), parts[-1]
+    return None
+
+
+# ---------------------------------------------------------------- writing
+
+class Collector:
+    """Copies what each student sent into COURSE/submitted/STUDENT/ASSIGNMENT/."""
+
+    def __init__(self, config, assignment, limits=None, dry_run=False, roster=()):
+        self.config = config
+        self.assignment = assignment
+        self.notebooks = source_notebooks(assignment)
+        self.limits = limits or Limits()
+        self.dry_run = dry_run
+        self.roster = set(roster)
+        self.outcomes = []
+
+    def add(self, students, refusals, budget):
+        """One Outcome per student, then one per refused file or folder."""
+        for student in sorted(students):
+            self.outcomes.append(self.collect_student(student, students[student], budget))
+        for refusal in refusals:
+            self.outcomes.append(Outcome(refusal.student or "-", "refused", f"{refusal.where}: {refusal.reason}"))
+        return self.outcomes
+
+    def collect_student(self, student, files, budget):
+        problem = student_id_problem(student)
+        if problem:
+            shown = ", ".join(entry.display for _, entry in files.entries)
+            return Outcome(student, "refused", f"{problem}: {shown}")
+        chosen, extra, reasons = self._choose(files.entries)
+        if not chosen:
+            return Outcome(student, "refused", "; ".join(reasons + _extra_note(extra)))
+        contents, notes = {}, []
+        for expected, (name, entry) in chosen.items():
+            try:
+                budget.take(entry.size, entry.display, count=entry.in_zip)
+                contents[f"{expected}.ipynb"] = entry.read(self.limits.file_bytes)
+            except Refused as refusal:
+                return Outcome(student, "refused", f"{entry.display}: {refusal}")
+            except Exception as error:  # a corrupt member (bad CRC, unknown compression, ...)
+                return Outcome(student, "refused", f"{entry.display}: cannot be read ({error})")
+            if name != f"{expected}.ipynb":
+                notes.append(f"{expected}.ipynb from {entry.display!r}")
+            bad = notebook_bytes_problem(contents[f"{expected}.ipynb"])
+            if bad:
+                notes.append(f"{expected}.ipynb is {bad}: copied, it will score 0")
+        kept = {}
+        for name, entry in files.extra.items():
+            try:
+                kept[name] = entry.read(64 * 1024)
+            except (Refused, OSError) as error:
+                notes.append(f"{name} not kept ({error})")
+        notes += reasons + _extra_note(extra)
+        if self.roster and student not in self.roster:
+            notes.append("not on the roster")
+        moment = parse_submission_time(files.timestamp) or max(entry.time for _, entry in chosen.values())
+        status = self._write(student, contents, kept, format_timestamp(moment))
+        return Outcome(student, status, "; ".join(notes))
+
+    def _choose(self, entries):
+        """expected notebook -> (name, Entry); the files left over; why some are missing."""
+        by_name = {}
+        for name, entry in entries:
+            by_name.setdefault(name, []).append(entry)
+        for name, found in by_name.items():  # the same name at several depths: the shallowest wins
+            shallowest = min(len(entry.parts) for entry in found)
+            if sum(len(entry.parts) == shallowest for entry in found) == 1:
+                by_name[name] = [entry for entry in found if len(entry.parts) == shallowest]
+        notebooks = sorted(name for name in by_name if name.lower().endswith(".ipynb"))
+        matched, ambiguous = match_notebooks(notebooks, self.notebooks)
+        reasons = []
+        chosen = {}
+        for expected in self.notebooks:
+            if expected in matched:
+                found = by_name[matched[expected]]
+                if len(found) == 1:
+                    chosen[expected] = (matched[expected], found[0])
+                    continue
+                ambiguous[expected] = [entry.display for entry in found]
+            if expected in ambiguous:
+                reasons.append(f"{expected}.ipynb not collected: several files could be it "
+                               f"({', '.join(ambiguous[expected])})")
+            else:
+                reasons.append(f"no {expected}.ipynb")
+        used = {id(entry) for _, entry in chosen.values()}
+        extra = sorted(entry.display for _, entry in entries if id(entry) not in used)
+        return chosen, extra, reasons
+
+    def _write(self, student, contents, kept, timestamp):
+        target = self.config.submitted(student, self.assignment)
+        base = self.config.submitted().resolve()
+        if base not in target.resolve().parents:  # the student id check already makes this impossible
+            raise RuntimeError(f"refusing to write outside {base}: {target}")
+        existing = {p.name: p for p in target.glob("*.ipynb")} if target.is_dir() else {}
+        same = (set(existing) == set(contents)
+                and all(existing[name].read_bytes() == data for name, data in contents.items()))
+        has_stamp = (target / TIMESTAMP_FILE).is_file()
+        if same and has_stamp:
+            return "unchanged"
+        if self.dry_run:
+            return "collected (dry run)"
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in contents.items():
+            if name not in existing or existing[name].read_bytes() != data:
+                _write_bytes(target / name, data)
+        for name, path in existing.items():
+            if name not in contents:
+                path.unlink()
+        if not same:
+            for name in EXCHANGE_FILES:
+                if name in kept:
+                    _write_bytes(target / name, kept[name])
+                else:
+                    (target / name).unlink(missing_ok=True)
+        _write_bytes(target / TIMESTAMP_FILE, timestamp.encode())
+        return "collected" if not existing else ("replaced" if not same else "collected (timestamp added)")
+
+
+def _extra_note(extra):
+    return [f"ignored: {', '.join(extra)}"] if extra else []
+
+
+def _write_bytes(path, data):
+    temporary = path.with_name(f".{path.name}.collect.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- the three sources
+
+def roster_ids(config):
+    """(student ids, {lms_user_id: student id}) from the gradebook, if there is one."""
+    if not config.db_url and not (config.root / "gradebook.db").exists():
+        return set(), {}
+    from nbgrader.api import Gradebook
+
+    with Gradebook(config.gradebook_url) as gradebook:
+        students = gradebook.students
+        return ({s.id for s in students},
+                {str(s.lms_user_id).strip(): s.id for s in students if s.lms_user_id})
+
+
+def collect_path(config, assignment, source, pattern=None, layout=None, limits=None,
+                 dry_run=False, timezone=datetime.timezone.utc):
+    """Collect from a folder or a zip; returns the list of Outcome."""
+    source = Path(source)
+    limits = limits or Limits()
+    budget = Budget(limits)
+    layout = layout or ("lms" if pattern or source.suffix.lower() == ".zip" else "folders")
+    label = pattern or config.lms_pattern or DEFAULT_PATTERN
+    compiled = compile_pattern(label) if layout == "lms" else None
+    roster, lms_ids = roster_ids(config)
+    with contextlib.ExitStack() as stack:
+        if source.is_dir():
+            items = list(walk_folder(source, budget, (), 0, timezone))
+        elif source.is_file():
+            try:
+                archive = stack.enter_context(zipfile.ZipFile(source))
+            except (zipfile.BadZipFile, OSError) as error:
+                raise SystemExit(f"{source}: not a readable zip file ({error})")
+            items = list(walk_zip(archive, budget, (), 0, timezone))
+        else:
+            raise SystemExit(f"not found: {source}")
+        if compiled:
+            students, refusals = by_lms_name(items, compiled, lms_ids, label)
+        else:
+            students, refusals = by_student_folder(items)
+        return Collector(config, assignment, limits, dry_run, roster).add(students, refusals, budget)
+
+
+def collect_exchange(config, assignment, limits=None, dry_run=False):
+    """Collect each student's latest submission from nbgrader's exchange."""
+    from autograder.exchange import exchange_submissions
+
+    limits = limits or Limits()
+    budget = Budget(limits)
+    students, refusals = {}, []
+    for student, folder, timestamp, problem in exchange_submissions(config, assignment):
+        if problem:
+            refusals.append(Refusal(folder.name, problem, student))
+            continue
+        files = students.setdefault(student, StudentFiles(timestamp=timestamp))
+        for item in walk_folder(folder, budget, (student,)):
+            if isinstance(item, Refusal):
+                item.student = student
+                refusals.append(item)
+            elif len(item.parts) == 2 and item.parts[1] == TIMESTAMP_FILE:
+                continue
+            elif len(item.parts) == 2 and item.parts[1] in EXCHANGE_FILES:
+                files.extra[item.parts[1]] = item
+            else:
+                files.entries.append((item.parts[-1], item))
+    roster, _ = roster_ids(config)
+    return Collector(config, assignment, limits, dry_run, roster).add(students, refusals, budget)
+
+
+def summary(outcomes):
+    """The short table collect prints, and its totals line."""
+    rows = [("student", "status", "detail")] + [(o.student, o.status, o.detail) for o in outcomes]
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = [f"{s:<{width[0]}}  {t:<{width[1]}}  {d}".rstrip() for s, t, d in rows]
+    counts = {}
+    for outcome in outcomes:
+        key = outcome.status.split(" ")[0]
+        key = "collected" if key == "replaced" else key
+        counts[key] = counts.get(key, 0) + 1
+    lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in ("collected", "unchanged", "refused")))
+    return "\n".join(lines)
+
+
+def add_arguments(parser):
+    parser.add_argument("assignment", help="assignment id, e.g. scoring_functions")
+    parser.add_argument("source", nargs="?",
+                        help="a folder STUDENT_ID/NOTEBOOK.ipynb, or an LMS download .zip")
+    parser.add_argument("--from-exchange", action="store_true",
+                        help="collect from nbgrader's exchange (course.toml: exchange, course_id)")
+    parser.add_argument("--pattern", default=None,
+                        help="LMS file name pattern: canvas, moodle, or a regex with a group "
+                             "(?P<student>...) (default: course.toml [lms] filename_pattern, else canvas)")
+    parser.add_argument("--layout", choices=["folders", "lms"], default=None,
+                        help="how student ids are found: folder names or LMS file names "
+                             "(default: lms for a .zip or with --pattern, folders otherwise)")
+    parser.add_argument("--zip-timezone", default="UTC",
+                        help="time zone of zip entry times without a UTC timestamp (default: UTC)")
+    parser.add_argument("--max-file-mb", type=float, default=Limits.file_bytes / MB,
+                        help="largest notebook taken (default: %(default)g)")
+    parser.add_argument("--max-total-mb", type=float, default=Limits.total_bytes / MB,
+                        help="most read from one download, nested zips included (default: %(default)g)")
+    parser.add_argument("--dry-run", action="store_true", help="report what would be collected, write nothing")
+
+
+def run(args, config):
+    limits = Limits(file_bytes=int(args.max_file_mb * MB), total_bytes=int(args.max_total_mb * MB))
+    source_notebooks(args.assignment)  # unknown assignment: a clear message before anything else
+    if args.from_exchange:
+        if args.source:
+            raise SystemExit("give either a SOURCE or --from-exchange, not both")
+        outcomes = collect_exchange(config, args.assignment, limits, args.dry_run)
+        origin = f"nbgrader exchange {config.exchange}"
+    else:
+        if not args.source:
+            raise SystemExit("give a SOURCE (folder or .zip) or --from-exchange")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            timezone = ZoneInfo(args.zip_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SystemExit(f"unknown time zone {args.zip_timezone!r}")
+        outcomes = collect_path(config, args.assignment, args.source, args.pattern, args.layout,
+                                limits, args.dry_run, timezone)
+        origin = args.source
+    print(f"collect {args.assignment} from {origin} into {config.submitted()}")
+    print(summary(outcomes))
+    return 1 if any(o.status == "refused" for o in outcomes) else 0
