@@ -1,0 +1,165 @@
+"""Import students from a CSV file into the course's nbgrader gradebook.
+
+The first row names the columns (any order, any case, spaces or underscores):
+  id            required: "id", "Student ID", "student_id", "username", "login"
+  first_name    "First name", "given name"
+  last_name     "Last name", "surname", "family name"
+  email         "Email", "e-mail"
+  lms_user_id   "LMS user id", "Canvas user id", "Moodle id": the number the LMS puts
+                in its download file names (see `collect --pattern`)
+Other columns are ignored (and named). Commas, semicolons or tabs; UTF-8 (with
+or without Excel's BOM).
+
+Students are added or updated (never removed); an empty cell keeps what the
+gradebook has. The whole file is checked before anything is written: bad rows
+are listed with their line numbers and skipped, the others imported.
+Exit status: 0 when every row was imported, 1 when some rows were refused,
+2 when the file cannot be used at all (nothing written).
+"""
+import csv
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.submissions import student_id_problem
+
+FIELDS = ("id", "first_name", "last_name", "email", "lms_user_id")
+ALIASES = {
+    # not "student" or "name": LMS exports use those for the student's name
+    "id": {"id", "studentid", "studentnumber", "studentno", "username", "login", "loginid", "netid",
+           "nbgraderid"},
+    "first_name": {"firstname", "first", "givenname", "forename", "prenom", "vorname"},
+    "last_name": {"lastname", "last", "surname", "familyname", "nom", "nachname"},
+    "email": {"email", "emailaddress", "mail"},
+    "lms_user_id": {"lmsuserid", "lmsid", "lmsuser", "canvasid", "canvasuserid", "moodleid",
+                    "moodleuserid", "blackboardid"},
+}
+MAX_LENGTH = 128  # nbgrader's column width
+
+
+class RosterError(Exception):
+    """The file cannot be used at all."""
+
+
+@dataclass
+class Roster:
+    rows: list = field(default_factory=list)  # (line, {field: value}) of the good rows
+    errors: list = field(default_factory=list)  # (line, reason)
+    ignored_columns: list = field(default_factory=list)
+
+
+def _key(header):
+    return re.sub(r"[^a-z0-9]", "", header.strip().lower())
+
+
+def read_roster(path):
+    """Read and check a roster CSV; raises RosterError when the file cannot be used at all."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RosterError(f"roster file not found: {path}")
+    except UnicodeDecodeError as error:
+        raise RosterError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); "
+                         "save it as CSV UTF-8")
+    lines = text.splitlines(keepends=True)
+    if not any(line.strip() for line in lines):
+        raise RosterError(f"{path}: empty file")
+    try:
+        dialect = csv.Sniffer().sniff(next(line for line in lines if line.strip()), delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(lines, dialect)
+    header = next(reader)
+    columns = {}
+    roster = Roster()
+    for index, name in enumerate(header):
+        found = next((f for f, names in ALIASES.items() if _key(name) in names), None)
+        if found is None:
+            if name.strip():
+                roster.ignored_columns.append(name.strip())
+        elif found in columns:
+            raise RosterError(f"{path}: columns {header[columns[found]]!r} and {name!r} both look like {found}")
+        else:
+            columns[found] = index
+    if "id" not in columns:
+        raise RosterError(f"{path}: no student id column in the first row {header}; name it "
+                         "'id' or 'Student ID' (the other columns are optional: first_name, "
+                         "last_name, email, lms_user_id)")
+    seen = {}
+    lms_seen = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        values = {f: cells[i].strip() if i < len(cells) else "" for f, i in columns.items()}
+        problem = (student_id_problem(values["id"]) if values["id"] else "no student id")
+        for name, value in values.items():
+            if not problem and len(value) > MAX_LENGTH:
+                problem = f"{name} longer than {MAX_LENGTH} characters"
+        if not problem and values.get("email") and not re.fullmatch(r"[^@\s]+@[^@\s]+", values["email"]):
+            problem = f"email {values['email']!r} is not an address"
+        if not problem and values["id"] in seen:
+            problem = f"student {values['id']!r} already on line {seen[values['id']]}"
+        lms_id = values.get("lms_user_id", "")
+        if not problem and lms_id and lms_id in lms_seen:
+            problem = f"lms_user_id {lms_id!r} already given to {lms_seen[lms_id]!r}"
+        if problem:
+            roster.errors.append((line, problem))
+            continue
+        seen[values["id"]] = line
+        if lms_id:
+            lms_seen[lms_id] = values["id"]
+        roster.rows.append((line, values))
+    return roster
+
+
+def import_roster(config, roster):
+    """Upsert the good rows into the gradebook; returns (added, updated, unchanged) counts."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.course import ensure_tools_on_path
+
+    ensure_tools_on_path()
+    config.root.mkdir(parents=True, exist_ok=True)
+    added = updated = unchanged = 0
+    with Gradebook(config.gradebook_url) as gradebook:
+        for _line, values in roster.rows:
+            changes = {f: v for f, v in values.items() if f != "id" and v}
+            try:
+                student = gradebook.find_student(values["id"])
+            except MissingEntry:
+                gradebook.update_or_create_student(values["id"], **changes)
+                added += 1
+                continue
+            if all(getattr(student, f) == v for f, v in changes.items()):
+                unchanged += 1
+                continue
+            gradebook.update_or_create_student(values["id"], **changes)
+            updated += 1
+    return added, updated, unchanged
+
+
+def add_arguments(parser):
+    parser.add_argument("csv", help="the roster: a CSV file with a header row")
+    parser.add_argument("--check", action="store_true", help="only check the file, write nothing")
+
+
+def run(args, config):
+    try:
+        roster = read_roster(args.csv)
+    except RosterError as error:
+        print(f"roster not imported: {error}", file=sys.stderr)
+        return 2
+    for line, reason in roster.errors:
+        print(f"{args.csv}:{line}: refused: {reason}")
+    if roster.ignored_columns:
+        print(f"ignored columns: {', '.join(roster.ignored_columns)}")
+    if args.check:
+        print(f"{len(roster.rows)} rows good, {len(roster.errors)} refused (nothing written: --check)")
+    else:
+        added, updated, unchanged = import_roster(config, roster)
+        print(f"roster: {added} added, {updated} updated, {unchanged} unchanged, "
+              f"{len(roster.errors)} refused")
+    return 1 if roster.errors else 0
