@@ -39,13 +39,36 @@ def add_arguments(parser):
     parser.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     parser.add_argument("--exercises-only", action="store_true",
                         help="only regenerate exercises/ (what a contributor needs), not the course folder")
+    parser.add_argument("--feedback", action="store_true",
+                        help="instead of the exercises, return the feedback pages COURSE/feedback/ of these "
+                             "assignments to the students through nbgrader's exchange (course.toml: exchange)")
 
 
 def run(args, config):
+    if args.feedback:
+        return _release_feedback(args, config)
     for path in release(args.assignments or None):
         print(f"released {path.relative_to(EXERCISES_DIR.parent)}")
     if args.exercises_only:
         return 0
     prepare_course(config, args.assignments or assignments())
     print(f"course folder ready: {config.root}")
+    if config.exchange:
+        from autograder.exchange import exchange_root, release_to_exchange
+
+        for assignment, status in release_to_exchange(config, args.assignments or assignments()):
+            print(f"exchange {exchange_root(config)}: {assignment} {status}")
     return 0
+
+
+def _release_feedback(args, config):
+    from autograder.exchange import release_feedback
+
+    if not config.exchange:
+        raise SystemExit("release --feedback needs an exchange: set exchange in course.toml")
+    stale = 0
+    for assignment in args.assignments or assignments():
+        for student, status in release_feedback(config, assignment):
+            print(f"feedback {assignment} {student}: {status}")
+            stale += "older" in status
+    return 1 if stale else 0
