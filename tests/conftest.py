@@ -1,6 +1,10 @@
-"""Shared fixtures: paths, and the environment for commands run from .venv."""
+"""Shared fixtures: paths, the environment for commands run from .venv, the built book."""
+import fcntl
+import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +20,57 @@ def root():
 
 
 @pytest.fixture(scope="session")
+def book_build(tmp_path_factory, tool_env, worker_id):
+    """The book, built once per test run with -W and shared by the xdist workers.
+
+    Returns (the CompletedProcess of `jupyter-book build`, the folder of the HTML).
+    """
+    run_dir = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_dir = run_dir.parent  # this run's folder, common to all its workers
+    out, record = run_dir / "book", run_dir / "book-build.json"
+    with open(run_dir / "book-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here, then reuses the build
+        if not record.exists():
+            start = time.perf_counter()
+            process = subprocess.run(
+                [str(Path(sys.executable).parent / "jupyter-book"), "build", str(COURSE_ROOT),
+                 "-W", "--keep-going", "--path-output", str(out)],
+                env=tool_env, capture_output=True, text=True, timeout=1800)
+            record.write_text(json.dumps({
+                "args": process.args, "returncode": process.returncode, "stdout": process.stdout,
+                "stderr": process.stderr, "seconds": time.perf_counter() - start}))
+        done = json.loads(record.read_text())
+    process = subprocess.CompletedProcess(done["args"], done["returncode"], done["stdout"], done["stderr"])
+    process.seconds = done["seconds"]
+    return process, out / "_build" / "html"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the lines tests recorded with record_property("summary", line), e.g. timings."""
+    for status in ("passed", "failed"):
+        for report in terminalreporter.getreports(status):
+            for name, value in report.user_properties:
+                if name == "summary" and report.when == "call":
+                    terminalreporter.write_line(str(value))
+
+
+@pytest.fixture(scope="session")
 def tool_env():
     """os.environ with this interpreter's bin/ first on PATH (nbgrader runs alembic)."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["MPLBACKEND"] = "Agg"
     return env
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """SQLAlchemy URL of a database on a throwaway PostgreSQL server (tests/postgres_server.py)."""
+    from postgres_server import PostgresUnavailable, find_binaries, postgres_server, server_user
+    try:
+        find_binaries(), server_user()
+    except PostgresUnavailable as reason:
+        pytest.skip(str(reason))
+    with postgres_server() as url:
+        yield url
