@@ -37,20 +37,22 @@ def source_notebooks(assignment):
     return sorted(p.stem for p in folder.glob("*.ipynb"))
 
 
-def nbgrader_config(root, db_url, source_dir="source", release_dir="release"):
+def nbgrader_config(root, db_url, source_dir="source", release_dir="release", course_id=""):
     """An nbgrader Config for a course rooted at `root`."""
     config = Config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.source_directory = source_dir
     config.CourseDirectory.release_directory = release_dir
     config.CourseDirectory.db_url = db_url
+    if course_id:  # PostgreSQL enforces the assignment -> course foreign key; SQLite does not
+        config.CourseDirectory.course_id = course_id
     config.Execute.timeout = CELL_TIMEOUT
     config.Execute.interrupt_on_timeout = True
     config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return config
 
 
-def generate_assignments(course_root, assignment_ids, db_url):
+def generate_assignments(course_root, assignment_ids, db_url, course_id=""):
     """Set up an nbgrader course folder for the given assignments.
 
     Copies each assignment's source notebooks (only notebooks: a stray file
@@ -67,7 +69,7 @@ def generate_assignments(course_root, assignment_ids, db_url):
         source.mkdir(parents=True)
         for name in source_notebooks(assignment):
             shutil.copyfile(SOLUTIONS_DIR / assignment / f"{name}.ipynb", source / f"{name}.ipynb")
-    api = NbGraderAPI(config=nbgrader_config(course_root, db_url))
+    api = NbGraderAPI(config=nbgrader_config(course_root, db_url, course_id=course_id))
     for assignment in assignment_ids:
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:

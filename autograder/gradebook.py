@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def open_gradebook(config):
-    return Gradebook(config.gradebook_url)
+    return Gradebook(config.gradebook_url, course_id=config.course_id)
 
 
 def parse_timestamp(text):

@@ -32,7 +32,7 @@ def prepare_course(config, assignment_ids):
     Idempotent: run by `release` and, when needed, by `grade`.
     """
     config.root.mkdir(parents=True, exist_ok=True)
-    return generate_assignments(config.root, assignment_ids, config.gradebook_url)
+    return generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id)
 
 
 def add_arguments(parser):

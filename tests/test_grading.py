@@ -149,7 +149,7 @@ def test_nbgrader_formgrader_sees_the_grades(graded):
     from autograder.course import nbgrader_config
 
     config = load_config(graded["course"])
-    api = NbGraderAPI(config=nbgrader_config(config.root, config.gradebook_url))
+    api = NbGraderAPI(config=nbgrader_config(config.root, config.gradebook_url, course_id=config.course_id))
     for student in ("reference", "blank", "partial"):
         seen = api.get_submission(graded["assignment"], student)
         assert seen["autograded"] and seen["submitted"], seen
