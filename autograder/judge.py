@@ -11,11 +11,25 @@ student's code at least once.
 
 When the student's process dies or hangs, the question (or cell) that did it
 is lost, a new process replays the cells that had run, and grading goes on.
+A call that crashes ends only the child process the runner forked for it: the
+question gets "fault" and nothing needs replaying.
+
+The student can still reach this process in two ways, and both are bounded:
+the test's own checks run here on the student's answers (a huge answer, or a
+huge input the student's code passes to a function the test gave it), so each
+test runs under an alarm and a cap on this process's address space; and a
+student function may change the arrays the test passed it (their changes are
+mirrored back, as a test may check them), so a test that passes with those
+changes must pass without them too: a function cannot make a wrong answer
+right by rewriting the test's data.
 """
 import ast
 import builtins
 import contextlib
 import io
+import resource
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -24,9 +38,15 @@ import numpy as np
 
 from autograder import wire
 from autograder.results import ERROR, FAILED, FAULT, MISSING, PASSED, QuestionResult
-from autograder.sandbox import Limits, Sandbox, SandboxFault
+from autograder.sandbox import CallFault, Limits, Sandbox, SandboxFault, describe_exit
 
 MAX_RESTARTS = 5
+GRACE_SECONDS = 5.0  # how long a test's own checks may run here past its deadline
+MIN_GRADER_MEMORY = 2**30  # the least address space a test may add to this process
+
+
+class BudgetUsed(SandboxFault):
+    """The notebook's time budget is used up: nothing more of it runs."""
 
 
 class StudentError(Exception):
@@ -88,9 +108,11 @@ def defined_names(source):
 
 def raise_student_error(kind, message):
     """Re-raise the student's exception here as the same built-in type when it is one,
-    so that a test's `except ValueError` means what it says."""
+    so that a test's `except ValueError` means what it says. Never StopIteration: raised
+    inside map() or a generator of the test's, it would quietly end the test's loop."""
     exception_type = getattr(builtins, kind, None)
-    if isinstance(exception_type, type) and issubclass(exception_type, Exception):
+    if (isinstance(exception_type, type) and issubclass(exception_type, Exception)
+            and not issubclass(exception_type, (StopIteration, StopAsyncIteration))):
         try:
             error = exception_type(message)
         except Exception:
@@ -114,6 +136,8 @@ class Session:
         self.calls_answered = 0
         self.measuring = False
         self.peak_memory = 0
+        self.write_back = True  # mirror the student's in-place changes into the test's arrays
+        self.inputs_changed = False  # the student changed an array the test passed
         self._callbacks = []
 
     def start(self):
@@ -124,9 +148,17 @@ class Session:
         if self.sandbox is not None:
             self.sandbox.stop()
 
+    def budget_used(self):
+        return time.monotonic() >= self.notebook_deadline
+
+    def budget_message(self):
+        return f"the notebook's time budget ({self.limits.notebook_seconds:g} s) is used up"
+
     def restart(self):
         """A new process with the state of the old one: replay every cell that ran."""
         self.sandbox.stop()
+        if self.budget_used():
+            raise BudgetUsed(self.budget_message())
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             raise SandboxFault(f"the student's process crashed {MAX_RESTARTS} times; grading stopped")
@@ -138,15 +170,15 @@ class Session:
         return min(time.monotonic() + self.limits.cell_seconds, self.notebook_deadline)
 
     def _request(self, message, buffers, deadline, doing):
-        if time.monotonic() >= self.notebook_deadline:
-            raise SandboxFault(f"the notebook's time budget ({self.limits.notebook_seconds:g} s) is used up")
+        if self.budget_used():
+            raise BudgetUsed(self.budget_message())
         return self.sandbox.request(message, buffers, deadline, doing, self._answer_callback)
 
     def run_cell(self, source):
         """Run one student cell; return (ok, error text, output)."""
         reply, _ = self._request({"op": "exec", "code": source}, (), self._deadline(), "running a cell")
         self.replay.append(source)
-        return reply.get("ok", False), reply.get("error", ""), reply.get("output", "")
+        return reply.get("ok", False), str(reply.get("error", "")), str(reply.get("output", ""))
 
     def call(self, name, args, kwargs):
         """Call the student's `name` in the sandbox; return its answer as plain values."""
@@ -156,28 +188,45 @@ class Session:
         except wire.Unsupported as error:
             raise TypeError(f"the grader cannot pass {error} to the student's code") from None
         message = {"op": "call", "name": name, "args": tree, "measure_memory": self.measuring}
-        reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(),
-                                             f"running {name}")
+        doing = f"running {name}"
+        reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(), doing)
         if reply.get("op") == "raise":
             raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")))
+        if reply.get("op") == "died":
+            signal_number, code = reply.get("signal"), reply.get("code")
+            status = -signal_number if isinstance(signal_number, int) and signal_number > 0 else code
+            raise CallFault(f"{describe_exit(status if isinstance(status, int) else None)} while {doing}")
         try:
-            payload = wire.decode(reply.get("value"), reply_buffers)
-            value, changed, peak = payload["value"], payload["changed"], payload["peak_memory"]
-        except (wire.WireError, KeyError, TypeError) as error:
-            raise StudentError(f"{name} sent back something the grader cannot read ({error})") from None
-        self._write_back(args, changed)
+            if reply.get("op") != "return":
+                raise wire.WireError(f"a {str(reply.get('op'))[:20]!r} message instead of an answer")
+            parts = {key: tree for key, tree in reply["value"]["dict"]}
+            changed = wire.decode(parts["changed"], reply_buffers)
+            peak = wire.decode(parts["peak_memory"], reply_buffers)
+            arrays = [a for a in args if isinstance(a, np.ndarray)]
+            self._write_back(arrays, changed)
+            # An argument the function returned as it is: the test's own array (with the
+            # changes mirrored), as without the sandbox; a copy when changes are not mirrored.
+            own = arrays if self.write_back else [changed.get(str(i), a.copy()) for i, a in enumerate(arrays)]
+            value = wire.decode(parts["value"], reply_buffers, aliases=own)
+            peak = None if peak is None else float("inf") if float(peak) < 0 else int(peak)
+        except (wire.WireError, KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            # Only a tampered runner sends this: the stream can no longer be trusted.
+            self.sandbox.stop()
+            raise SandboxFault(f"{name} sent back a broken answer ({error})") from None
         if peak is not None:
-            self.peak_memory = max(self.peak_memory, int(peak))
+            self.peak_memory = max(self.peak_memory, peak)
         self.calls_answered += 1
         return value
 
-    @staticmethod
-    def _write_back(args, changed):
+    def _write_back(self, arrays, changed):
         """Mirror the student's in-place changes of array arguments (a test may check them)."""
-        arrays = [a for a in args if isinstance(a, np.ndarray)]
-        for index, new in changed.items():
-            original = arrays[int(index)]
-            if np.shape(new) == original.shape:
+        for index, new in dict(changed).items():
+            index = int(index)
+            if not 0 <= index < len(arrays) or not isinstance(new, np.ndarray):
+                raise ValueError(f"no array argument {index}")
+            self.inputs_changed = True
+            original = arrays[index]
+            if self.write_back and np.shape(new) == original.shape:
                 with contextlib.suppress(TypeError, ValueError):
                     np.copyto(original, new, casting="unsafe")
 
@@ -209,7 +258,14 @@ class StudentFunction:
 
 class SandboxMemoryMeter:
     """Replaces `tracemalloc` in the tests: the student's allocations happen in the
-    sandbox, so that is where they are measured; start/stop frame the calls."""
+    sandbox, so that is where they are measured; start/stop frame the calls.
+
+    The measure comes from inside the student's process, so it is only as honest
+    as that process: the runner keeps its own references to tracemalloc (patching
+    the module changes nothing) and reports an unmeasurable peak (infinite here)
+    when the student's code stops the tracing; code that resets the peak or stops
+    and restarts the tracing inside the call is not caught.
+    """
 
     def __init__(self, session):
         self._session = session
@@ -238,17 +294,58 @@ def failure_message(error):
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
+def address_space_bytes():
+    """This process's virtual size (what RLIMIT_AS counts), or None where /proc has no statm."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextlib.contextmanager
+def grader_guard(seconds, memory_bytes):
+    """Bound what a test's own code may cost this process: at most `seconds` of wall
+    time (an alarm raises SandboxFault) and `memory_bytes` more address space
+    (allocations past it raise MemoryError). The student's code reaches this process
+    through the size of its answers and the inputs it passes to the test's functions."""
+    alarm = threading.current_thread() is threading.main_thread()
+    if alarm:
+        def expire(signum, frame):
+            raise SandboxFault("time limit: the test's checks of your answers ran too long in the grader "
+                               "(an answer, or an input your code passed to a function of the test, too large?)")
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    used = address_space_bytes()
+    cap = None if used is None else used + memory_bytes
+    if cap is not None and hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    capped = cap is not None and (soft == resource.RLIM_INFINITY or cap < soft)
+    if capped:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        if capped:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 class NotebookJudge:
     """Grades one student notebook against one source notebook."""
 
     def __init__(self, source, limits=None, isolate=True, slot=0):
         self.source = source
-        self.limits = limits or Limits()
+        self.limits = limits or Limits.from_env()
         self.session = Session(self.limits, isolate, slot)
         self.trusted = {"__name__": "__grader__"}
         self.provided_done = 0  # source cells before this index were run here already
         self.faults = []
         self.outputs = {}  # student cell index -> (ok, error, output)
+        self.cell_faults = []  # faults of student cells since the last test (said when it fails)
 
     # -- the trusted namespace -------------------------------------------------
     def _bind_student_names(self):
@@ -301,12 +398,26 @@ class NotebookJudge:
         return source
 
     def _run_student_cell(self, index, source):
+        if self.session.budget_used():
+            self.outputs[index] = (False, self.session.budget_message(), "")
+            return
         try:
-            self.outputs[index] = self.session.run_cell(source)
+            ok, error, output = self.outputs[index] = self.session.run_cell(source)
         except SandboxFault as fault:
-            self.faults.append(f"cell {index}: {fault}")
+            self._cell_fault(index, str(fault))
             self.outputs[index] = (False, str(fault), "")
+            if not isinstance(fault, BudgetUsed):
+                self._recover()
+            return
+        if not ok and error.startswith("MemoryError"):
+            # What the cell took stays taken: start again without it, as after a crash.
+            self.session.replay.pop()
+            self._cell_fault(index, "it ran out of memory (MemoryError); it was left out")
             self._recover()
+
+    def _cell_fault(self, index, text):
+        self.faults.append(f"cell {index}: {text}")
+        self.cell_faults.append(f"cell {index} of your notebook did not finish: {text}")
 
     def _recover(self):
         try:
@@ -315,29 +426,58 @@ class NotebookJudge:
             self.faults.append(f"restart: {fault}")
 
     def _run_test(self, test):
-        if not self.session.sandbox.alive():
-            return self._result(test, 0.0, FAULT, ["the student's process could not be restarted"])
-        self._run_provided_until(test)
-        self._bind_student_names()
-        self.session.calls_answered = 0
-        self.session.deadline = min(time.monotonic() + self.limits.cell_seconds, self.session.notebook_deadline)
+        earlier, self.cell_faults = self.cell_faults, []
+        if self.session.budget_used():
+            result = self._result(test, 0.0, FAULT, [f"not graded: {self.session.budget_message()}"])
+        elif not self.session.sandbox.alive():
+            result = self._result(test, 0.0, FAULT, ["the student's process could not be restarted"])
+        else:
+            self._run_provided_until(test)
+            self._bind_student_names()
+            result = self._attempt(test, write_back=True)
+            if result.status == PASSED and self.session.inputs_changed:
+                # It passed with the student's changes to the test's own arrays in place:
+                # it must pass on the test's data as the test made it, too.
+                again = self._attempt(test, write_back=False)
+                if again.status != PASSED:
+                    again.messages = ["your code changed the arrays the test gave it, and the test "
+                                      "passes only with those changes in place"] + again.messages
+                    result = again
+        if result.status != PASSED:
+            result.messages += earlier
+        return result
+
+    def _attempt(self, test, write_back):
+        """Run the test cell here once; the result of the question."""
+        session = self.session
+        session.calls_answered, session.write_back, session.inputs_changed = 0, write_back, False
+        session.deadline = min(time.monotonic() + self.limits.cell_seconds, session.notebook_deadline)
         printed = io.StringIO()
         try:
-            with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
-                exec(compile(test.source, f"<test {test.grade_id}>", "exec"), self.trusted)
+            with grader_guard(session.deadline - time.monotonic() + GRACE_SECONDS,
+                              max(self.limits.memory_bytes, MIN_GRADER_MEMORY)):
+                with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
+                    exec(compile(test.source, f"<test {test.grade_id}>", "exec"), self.trusted)
+        except CallFault as fault:  # the call's own process died; the student's process is fine
+            self.faults.append(f"{test.grade_id}: {fault}")
+            return self._result(test, 0.0, FAULT, [f"your code crashed: {fault}"])
+        except BudgetUsed as fault:
+            self.faults.append(f"{test.grade_id}: {fault}")
+            return self._result(test, 0.0, FAULT, [f"not graded: {fault}"])
         except SandboxFault as fault:
             self.faults.append(f"{test.grade_id}: {fault}")
             self._recover()
-            return self._result(test, 0.0, FAULT, [f"your code stopped the grader's process: {fault}"])
+            return self._result(test, 0.0, FAULT, [f"grading stopped your code: {fault}"])
         except StudentError as error:
             return self._result(test, 0.0, ERROR, [str(error)])
         except Exception as error:
             status = ERROR if getattr(error, "from_student", False) else FAILED
             return self._result(test, 0.0, status, [failure_message(error)])
         finally:
-            self.session.deadline = None
-            self.session.measuring = False
-        if self.session.calls_answered == 0:
+            session.deadline = None
+            session.measuring = False
+            session.write_back = True
+        if session.calls_answered == 0:
             return self._result(test, 0.0, FAILED, ["the tests could not call your code"])
         return self._result(test, test.points, PASSED, [])
 

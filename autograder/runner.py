@@ -9,12 +9,24 @@ that, so nothing here needs to be trusted.
 Started as `python runner.py UID` with the protocol on stdin/stdout. It
 moves the protocol to private descriptors, sends the student's own output
 to bounded buffers, drops to UID (when started as root) and waits.
+
+Every call of a student function runs in a child forked for it, so calls
+cannot leave state for the next one (a function the test uses to compute
+what it expects cannot echo what another function answered before), and a
+call that crashes ends only its child: the runner reports how it died and
+serves on. Processes the student's code starts never speak the protocol:
+only the runner, or the child running a call, may send.
 """
 import io
 import os
+import signal
 import sys
 import time
 import tracemalloc
+
+# Taken before any student code runs: patching the tracemalloc module later changes nothing here.
+_trace_start, _trace_stop = tracemalloc.start, tracemalloc.stop
+_trace_peak, _tracing = tracemalloc.get_traced_memory, tracemalloc.is_tracing
 
 MAX_CELL_OUTPUT = 64 * 1024
 SANDBOX_HOME = "/home/student"  # the sandbox's empty home (autograder.sandbox.HOME)
@@ -47,13 +59,17 @@ class BoundedText(io.TextIOBase):
 
 
 def private_channel():
-    """Move the protocol off fds 0/1 so that prints and os.write(1, ...) cannot reach it."""
+    """Move the protocol off fds 0/1 so that prints and os.write(1, ...) cannot reach it.
+
+    What is written to the file descriptors directly (C code, os.write) goes to
+    /dev/null: Python-level output is what the grader keeps, and a flood on the
+    descriptors must not fill the home folder or hit the file size limit.
+    """
     read_fd, write_fd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    output = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
     return read_fd, write_fd
 
 
@@ -67,7 +83,6 @@ def drop_privileges(uid):
     if os.getcwd() != SANDBOX_HOME:  # never hand a real folder to the sandbox uid
         raise SystemExit(f"refusing to drop privileges outside {SANDBOX_HOME}")
     os.chown(".", uid, uid)
-    os.chown("output.log", uid, uid)
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
@@ -81,6 +96,7 @@ class Runner:
         from traitlets.config import Config
 
         self.channel, self.wire = channel, wire
+        self.speaker = self.runner_pid = os.getpid()  # the one process allowed to send (see send)
         config = Config()
         config.HistoryManager.enabled = False
         config.InteractiveShell.colors = "nocolor"
@@ -89,12 +105,22 @@ class Runner:
         sys.stdout = sys.stderr = self.output
         self.peak_memory = None  # set while the grader measures memory
 
+    def send(self, message, buffers=()):
+        self.send_packed(self.wire.pack(message, buffers))
+
+    def send_packed(self, packed):
+        """Send on the protocol, but only from the process that owns it: a process the
+        student's code forked (a fork bomb, a pool) that gets back here just ends."""
+        if os.getpid() != self.speaker:
+            os._exit(0)
+        self.channel.send_packed(packed)
+
     def stub(self, number):
         """A stand-in for a function the grader passed: calling it asks the grader."""
         def call_grader(*args, **kwargs):
             buffers, callables = [], []
             tree = self.wire.encode([list(args), kwargs], buffers, callables)
-            self.channel.send({"op": "callback", "callable": number, "args": tree}, buffers)
+            self.send({"op": "callback", "callable": number, "args": tree}, buffers)
             return self.serve(until_reply=True)
         return call_grader
 
@@ -115,11 +141,65 @@ class Runner:
     def execute(self, message, buffers):
         result = self.shell.run_cell(message["code"], store_history=False, silent=False)
         error = result.error_before_exec or result.error_in_exec
-        self.channel.send({"op": "done", "ok": error is None,
-                           "error": "" if error is None else f"{type(error).__name__}: {error}"[:2000],
-                           "output": self.output.take()})
+        self.send({"op": "done", "ok": error is None,
+                   "error": "" if error is None else f"{type(error).__name__}: {error}"[:2000],
+                   "output": self.output.take()})
+
+    def fork(self):
+        """fork(), and when the process limit is full (a cell left processes behind),
+        end every other process of this user in the sandbox and try once more (only
+        the runner itself: a call's child would end the runner with them)."""
+        self.reap()
+        try:
+            return os.fork()
+        except BlockingIOError:
+            if self.speaker != self.runner_pid:
+                raise
+            try:
+                os.kill(-1, signal.SIGKILL)  # all of this uid's processes here, except this one
+            except OSError:
+                pass
+            self.reap(wait=True)
+            return os.fork()
+
+    def reap(self, wait=False):
+        """Collect ended children (a zombie still counts against the process limit)."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, 0 if wait else os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
 
     def call(self, message, buffers):
+        """Run one call in a child of its own; report how the child died if it did not answer."""
+        ready_read, ready_write = os.pipe()
+        try:
+            pid = self.fork()
+        except OSError as error:
+            os.close(ready_read), os.close(ready_write)
+            return self.send_error("RuntimeError", f"could not start a process for the call ({error})")
+        if pid == 0:
+            os.close(ready_read)
+            self.speaker = os.getpid()
+            try:
+                self.call_here(message, buffers)
+                os.write(ready_write, b"1")
+            finally:
+                os._exit(0)
+        os.close(ready_write)
+        try:
+            answered = os.read(ready_read, 1) == b"1"  # until it answered, or ended without answering
+        finally:
+            os.close(ready_read)
+        if answered:
+            return
+        _, status = os.waitpid(pid, 0)
+        self.send({"op": "died", "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+                   "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0})
+
+    def call_here(self, message, buffers):
         try:
             function = self.shell.user_ns[message["name"]]
         except KeyError:
@@ -129,36 +209,44 @@ class Runner:
             before = [a.copy() for a in args if isinstance(a, self.wire.np.ndarray)]
             measure = message.get("measure_memory")
             if measure:
-                tracemalloc.start()
+                _trace_start()
             try:
                 value = function(*args, **kwargs)
             finally:
-                peak = tracemalloc.get_traced_memory()[1] if measure else None
+                # -1: the student's code stopped the measuring, so there is no peak to report.
+                peak = (_trace_peak()[1] if _tracing() else -1) if measure else None
                 if measure:
-                    tracemalloc.stop()
+                    _trace_stop()
         except BaseException as error:  # even SystemExit: report it, keep serving
             return self.send_error(type(error).__name__, str(error))
-        # In-place changes to array arguments travel back, so the tests can see them.
+        # In-place changes to array arguments travel back, so the tests can see them
+        # (compared byte for byte: the student's code may have replaced numpy's functions).
         arrays = [a for a in args if isinstance(a, self.wire.np.ndarray)]
         changed = {str(i): a for i, (a, old) in enumerate(zip(arrays, before))
-                   if a.shape != old.shape or not self.wire.np.array_equal(a, old, equal_nan=True)}
-        self.reply({"value": value, "changed": changed, "peak_memory": peak})
+                   if a.shape != old.shape or a.dtype != old.dtype or a.tobytes() != old.tobytes()}
+        # An argument returned as it is comes back as the test's own array, as without the sandbox.
+        aliases = {id(a): i for i, a in enumerate(arrays)}
+        self.reply({"value": value, "changed": changed, "peak_memory": peak}, aliases)
 
     def get(self, message, buffers):
         if message["name"] not in self.shell.user_ns:
             return self.send_error("NameError", f"name '{message['name']}' is not defined")
         self.reply({"value": self.shell.user_ns[message["name"]], "changed": {}, "peak_memory": None})
 
-    def reply(self, payload):
+    def reply(self, payload, aliases=None):
         buffers = []
         try:
-            tree = self.wire.encode(payload, buffers, None)
+            tree = {"dict": [[key, self.wire.encode(item, buffers, None, aliases=aliases if key == "value" else None)]
+                             for key, item in payload.items()]}
+            message = self.wire.pack({"op": "return", "value": tree}, buffers)  # all of it, before sending
         except self.wire.Unsupported as error:
             return self.send_error("TypeError", f"the answer must be numbers or numpy arrays; it contained {error}")
-        self.channel.send({"op": "return", "value": tree}, buffers)
+        except MemoryError:
+            return self.send_error("MemoryError", "the answer is too large to send back to the grader")
+        self.send_packed(message)
 
     def send_error(self, kind, text):
-        self.channel.send({"op": "raise", "type": kind, "message": text[:2000]})
+        self.send({"op": "raise", "type": kind, "message": text[:2000]})
 
 
 def main():

@@ -1,11 +1,13 @@
 """One student's process, fenced in: bubblewrap namespaces, rlimits, an unprivileged uid.
 
 The sandbox sees the Python installation (read only), runner.py and wire.py
-(read only) and an empty, size-limited home folder. It has no network, no
-view of other processes, of solutions/, of the gradebook or of any other
-submission. Limits: address space, CPU seconds, processes, file size, open
-files; wall-clock deadlines are enforced from outside, by the grader, which
-kills the whole sandbox when one passes.
+(read only) and an empty, size-limited home folder and /tmp. It has no
+network, no view of other processes, of solutions/, of the gradebook or of
+any other submission. Limits: address space, CPU seconds, processes, file
+size, open files; wall-clock deadlines are enforced from outside, by the
+grader, which kills the whole sandbox when one passes, and every process
+left under the sandbox's uid with it. `Limits.from_env()` reads overrides
+from AUTOGRADER_LIMIT_* variables (the test suite lowers the time limits).
 """
 import os
 import resource
@@ -15,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from autograder import wire
@@ -37,6 +39,37 @@ class Limits:
     cell_seconds: float = 60.0  # one student cell, or one test cell's calls together
     notebook_seconds: float = 600.0  # everything for one notebook, restarts included
 
+    ENV_PREFIX = "AUTOGRADER_LIMIT_"
+
+    @classmethod
+    def from_env(cls, environ=None, base=None):
+        """The limits with overrides from the environment: AUTOGRADER_LIMIT_<FIELD>=value,
+        e.g. AUTOGRADER_LIMIT_CELL_SECONDS=5 or AUTOGRADER_LIMIT_MEMORY_BYTES=1073741824.
+
+        Unknown names and values that are not positive numbers stop with a message
+        (a typo must not silently grade with the defaults).
+        """
+        environ = os.environ if environ is None else environ
+        limits = base or cls()
+        known = {field.name: field.type for field in fields(cls)}
+        changes = {}
+        for key, text in environ.items():
+            if not key.startswith(cls.ENV_PREFIX):
+                continue
+            name = key[len(cls.ENV_PREFIX):].lower()
+            if name not in known:
+                raise SystemExit(f"{key}: unknown limit; known: "
+                                 + ", ".join(cls.ENV_PREFIX + n.upper() for n in known))
+            kind = int if known[name] in (int, "int") else float
+            try:
+                value = kind(text)
+            except ValueError:
+                value = 0
+            if not value > 0:
+                raise SystemExit(f"{key}={text!r}: expected a positive {kind.__name__}")
+            changes[name] = value
+        return replace(limits, **changes)
+
 
 class SandboxFault(BaseException):
     """The student's process died, hung or broke the protocol. The text says which.
@@ -44,6 +77,11 @@ class SandboxFault(BaseException):
     A BaseException, like KeyboardInterrupt, so that a test's `except Exception`
     around a student call cannot swallow it and go on with a dead process.
     """
+
+
+class CallFault(SandboxFault):
+    """One call of a student function crashed (its own child process died); the
+    student's process itself is fine and needs no restart."""
 
 
 def bubblewrap_available():
@@ -60,6 +98,24 @@ def describe_exit(code):
                  "SIGSEGV": " (segmentation fault)", "SIGXFSZ": " (file size limit)"}
         return f"the process was ended by {name}{hints.get(name, '')}"
     return f"the process exited with code {code} (sys.exit, os._exit or a crash)"
+
+
+def processes_of_uid(uid):
+    """Process ids whose real uid is `uid` (zombies included: they still count against RLIMIT_NPROC)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            found.append(int(entry.name))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 class Sandbox:
@@ -103,7 +159,7 @@ class Sandbox:
                 "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
                 "--ro-bind-try", "/etc/fonts", "/etc/fonts",
                 "--proc", "/proc", "--dev", "/dev",
-                "--size", str(self.limits.home_bytes), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(self.limits.home_bytes), "--tmpfs", "/tmp",
                 "--size", str(self.limits.home_bytes), "--tmpfs", HOME,
                 "--ro-bind", str(HERE / "runner.py"), "/grader/runner.py",
                 "--ro-bind", str(HERE / "wire.py"), "/grader/wire.py",
@@ -159,6 +215,29 @@ class Sandbox:
             stream.close()
         if self.workdir is not None:
             self.workdir.cleanup()
+        self._end_leftovers()
+
+    def _end_leftovers(self, seconds=10.0):
+        """Wait until no process of the sandbox's uid is left, killing any that are.
+
+        Killing bwrap ends the sandbox's pid namespace, but its processes die a
+        moment later: a restart under the same uid before they are gone would find
+        the process limit still full (after a fork bomb). The uid belongs to this
+        slot of this grading run alone, so every process of it is this sandbox's.
+        """
+        if not self.isolate or os.geteuid() != 0:
+            return
+        deadline = time.monotonic() + seconds
+        while True:
+            left = processes_of_uid(self.uid)
+            if not left or time.monotonic() > deadline:
+                return
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
@@ -179,12 +258,17 @@ class Sandbox:
             if detail and code not in (0, None) and "runner" not in " ".join(detail):
                 reason += f": {detail[-1][:200]}"
             raise SandboxFault(f"{reason} while {doing}")
-        except wire.WireError as error:
+        except (wire.WireError, RecursionError) as error:
             self.stop()
             raise SandboxFault(f"the student's process sent a broken message while {doing} ({error})")
+        except MemoryError:
+            self.stop()
+            raise SandboxFault(f"the student's process sent more than the grader can hold while {doing}")
 
     def request(self, message, buffers=(), deadline=None, doing="running", on_callback=None):
         """Send a request; serve callbacks until its reply arrives; return (reply, buffers)."""
+        if self.process is None or self.process.stdout.closed:  # stopped: nothing to ask
+            raise SandboxFault(f"the student's process is not running (while {doing})")
         try:
             self.channel.send(message, buffers)
         except (BrokenPipeError, OSError):
@@ -197,4 +281,7 @@ class Sandbox:
                 self.stop()
                 raise SandboxFault("the student's process asked for a function it was never given")
             answer, answer_buffers = on_callback(reply, reply_buffers)
-            self.channel.send(answer, answer_buffers)
+            try:
+                self.channel.send(answer, answer_buffers)
+            except OSError:
+                pass  # it died meanwhile: the next receive says how

@@ -33,16 +33,25 @@ class Unsupported(WireError):
     """A value that cannot cross (the text says what it was)."""
 
 
-def encode(value, buffers, callables, depth=0):
-    """Turn a value into a JSON-able tree; arrays go to `buffers`, callables to `callables`."""
+def encode(value, buffers, callables, depth=0, aliases=None):
+    """Turn a value into a JSON-able tree; arrays go to `buffers`, callables to `callables`.
+
+    aliases: {id(array): number} of arrays the receiver already holds (the
+    arguments of a call): those go as a reference, {"alias": number}.
+
+    Subclasses of the plain types travel as the plain type (a namedtuple as a
+    tuple, an ndarray subclass as an ndarray): their data crosses, their
+    methods (an `__eq__` that is always true) do not. Encoding runs on the
+    sending side only; what the receiver trusts is `decode`.
+    """
     if depth > MAX_DEPTH:
         raise Unsupported("the value is nested too deeply")
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or type(value) in (bool, str, int, float):
         return value
-    if isinstance(value, (int, float)) and type(value) in (int, float):
-        return value
+    if aliases and isinstance(value, np.ndarray) and id(value) in aliases:
+        return {"alias": aliases[id(value)]}
     if isinstance(value, np.generic) or isinstance(value, np.ndarray):
-        array = np.asarray(value)
+        array = np.asarray(value).view(np.ndarray) if isinstance(value, np.ndarray) else np.asarray(value)
         if array.dtype.kind not in ARRAY_KINDS:
             raise Unsupported(f"an array of dtype {array.dtype} (only numbers, booleans and strings)")
         buffers.append(array.tobytes(order="C"))
@@ -51,30 +60,65 @@ def encode(value, buffers, callables, depth=0):
     if type(value) is complex:
         return {"complex": [value.real, value.imag]}
     if type(value) is tuple:
-        return {"tuple": [encode(item, buffers, callables, depth + 1) for item in value]}
+        return {"tuple": [encode(item, buffers, callables, depth + 1, aliases) for item in value]}
     if type(value) is list:
-        return {"list": [encode(item, buffers, callables, depth + 1) for item in value]}
+        return {"list": [encode(item, buffers, callables, depth + 1, aliases) for item in value]}
     if type(value) is dict:
         if not all(type(key) is str for key in value):
             raise Unsupported("a dict whose keys are not all strings")
-        return {"dict": [[key, encode(item, buffers, callables, depth + 1)] for key, item in value.items()]}
+        return {"dict": [[key, encode(item, buffers, callables, depth + 1, aliases)] for key, item in value.items()]}
     if type(value) is slice:
         return {"slice": [encode(part, buffers, callables, depth + 1)
                           for part in (value.start, value.stop, value.step)]}
     if callable(value) and callables is not None:
         callables.append(value)
         return {"callable": len(callables) - 1}
+    for plain in (bool, int, float, complex, str, tuple, list, dict):
+        if isinstance(value, plain):  # a subclass: send the plain value it holds
+            return encode(_plain(plain, value), buffers, callables, depth + 1, aliases)
     raise Unsupported(f"an object of type {type(value).__name__}")
 
 
-def decode(tree, buffers, make_stub=None, depth=0):
-    """Rebuild a value from `encode`'s tree; stubs for callables come from make_stub(number)."""
+def _plain(kind, value):
+    """The plain value inside an instance of a subclass of `kind`, read with the base type's
+    own methods (a subclass may override __iter__, __float__ or __str__)."""
+    if kind is dict:
+        return {key: item for key, item in dict.items(value)}
+    if kind in (tuple, list):
+        return kind(kind.__iter__(value))
+    if kind is str:
+        return str.__str__(value)
+    if kind is complex:
+        return complex(complex.__getattribute__(value, "real"), complex.__getattribute__(value, "imag"))
+    return {bool: bool, int: int.__int__, float: float.__float__}[kind](value)
+
+
+def decode(tree, buffers, make_stub=None, aliases=None):
+    """Rebuild a value from `encode`'s tree; stubs for callables come from make_stub(number),
+    {"alias": i} is aliases[i] (no aliases: refused).
+
+    Whatever the other side sent, the result is plain values (or the receiver's own
+    arrays, by alias) or a WireError.
+    """
+    try:
+        return _decode(tree, buffers, make_stub, aliases, 0)
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as error:
+        raise WireError(f"malformed value ({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def _decode(tree, buffers, make_stub, aliases, depth):
     if depth > MAX_DEPTH:
         raise WireError("the value is nested too deeply")
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     if not isinstance(tree, dict) or len(tree) == 0:
         raise WireError("malformed value")
+    if "alias" in tree:
+        if aliases is None:
+            raise WireError("an alias where none is expected")
+        return aliases[int(tree["alias"])]
     if "array" in tree:
         dtype = np.dtype(tree["dtype"])
         if dtype.kind not in ARRAY_KINDS:
@@ -86,13 +130,13 @@ def decode(tree, buffers, make_stub=None, depth=0):
         real, imag = tree["complex"]
         return complex(float(real), float(imag))
     if "tuple" in tree:
-        return tuple(decode(item, buffers, make_stub, depth + 1) for item in tree["tuple"])
+        return tuple(_decode(item, buffers, make_stub, aliases, depth + 1) for item in tree["tuple"])
     if "list" in tree:
-        return [decode(item, buffers, make_stub, depth + 1) for item in tree["list"]]
+        return [_decode(item, buffers, make_stub, aliases, depth + 1) for item in tree["list"]]
     if "dict" in tree:
-        return {str(key): decode(item, buffers, make_stub, depth + 1) for key, item in tree["dict"]}
+        return {str(key): _decode(item, buffers, make_stub, aliases, depth + 1) for key, item in tree["dict"]}
     if "slice" in tree:
-        return slice(*(decode(part, buffers, make_stub, depth + 1) for part in tree["slice"]))
+        return slice(*(_decode(part, buffers, make_stub, aliases, depth + 1) for part in tree["slice"]))
     if "callable" in tree and make_stub is not None:
         return make_stub(int(tree["callable"]))
     raise WireError("malformed value")
@@ -108,8 +152,8 @@ def pack(message, buffers=()):
 def unpack_header(raw):
     try:
         message = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise WireError(f"malformed message header ({error})")
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # nested too deep: RecursionError
+        raise WireError(f"malformed message header ({type(error).__name__}: {str(error)[:200]})")
     if not isinstance(message, dict) or not isinstance(message.get("buffers"), list):
         raise WireError("malformed message header")
     sizes = message["buffers"]
@@ -129,7 +173,11 @@ class Channel:
         self.read_fd, self.write_fd = read_fd, write_fd
 
     def send(self, message, buffers=()):
-        data = memoryview(pack(message, buffers))
+        self.send_packed(pack(message, buffers))
+
+    def send_packed(self, packed):
+        """Write one message made by `pack`."""
+        data = memoryview(packed)
         while data:
             written = os.write(self.write_fd, data)
             data = data[written:]
