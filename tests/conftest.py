@@ -20,13 +20,13 @@ def root():
 
 
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory, tool_env, worker_id):
+def book_build(tmp_path_factory, tool_env):
     """The book, built once per test run with -W and shared by the xdist workers.
 
     Returns (the CompletedProcess of `jupyter-book build`, the folder of the HTML).
     """
     run_dir = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         run_dir = run_dir.parent  # this run's folder, common to all its workers
     out, record = run_dir / "book", run_dir / "book-build.json"
     with open(run_dir / "book-build.lock", "w") as lock:

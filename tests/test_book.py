@@ -1,9 +1,6 @@
 """The book builds with -W, every page is there, and nothing secret or remote is in it."""
 import html
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -26,13 +23,9 @@ def toc_files():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, tool_env):
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    process = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "-W", "--keep-going", "--path-output", str(out)],
-        env=tool_env, capture_output=True, text=True, timeout=1800)
-    return process, out / "_build" / "html"
+def built(book_build):
+    """(build process, HTML folder): the one build of this test run, shared with the browser tests."""
+    return book_build
 
 
 def test_book_builds_with_warnings_as_errors(built):
