@@ -155,12 +155,15 @@ class Sandbox:
         user_namespace = [] if os.geteuid() == 0 else ["--unshare-user"]
         return ["bwrap", "--die-with-parent", "--new-session", *user_namespace,
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--ro-bind", "/usr", "/usr", *folders, *binds,
+                "--ro-bind", "/usr", "/usr",
+                # The writable folders first: a Python installation that lives under /tmp
+                # (a checkout there) is then bound on top of the new /tmp, not hidden by it.
+                "--perms", "1777", "--size", str(self.limits.home_bytes), "--tmpfs", "/tmp",
+                "--size", str(self.limits.home_bytes), "--tmpfs", HOME,
+                *folders, *binds,
                 "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
                 "--ro-bind-try", "/etc/fonts", "/etc/fonts",
                 "--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--size", str(self.limits.home_bytes), "--tmpfs", "/tmp",
-                "--size", str(self.limits.home_bytes), "--tmpfs", HOME,
                 "--ro-bind", str(HERE / "runner.py"), "/grader/runner.py",
                 "--ro-bind", str(HERE / "wire.py"), "/grader/wire.py",
                 "--chdir", HOME,
