@@ -28,7 +28,7 @@ from pathlib import Path
 from statistics import mean, median
 
 from autograder.export import collect, number, select_assignments
-from autograder.results import PASSED, write_atomic
+from autograder.results import MISSING, PASSED, write_atomic
 
 FLAG_COLUMNS = ["student_id", "assignment", "notebook", "cell", "line", "rule", "reason", "code"]
 TOP_DIAGNOSTICS = 10
@@ -64,17 +64,19 @@ def diagnostics(results, top=TOP_DIAGNOSTICS):
     """The most frequent failure messages: how many students got each.
 
     A message counts once per student, per assignment and question, however
-    often it repeats in that student's feedback; messages of passed questions
-    are not failures and are left out. Sorted by count, most frequent first.
+    often it repeats in that student's feedback. Only what the tests diagnosed
+    counts: passed questions, missing notebooks and questions not answered yet
+    (still raising NotImplementedError) would drown the mistakes worth
+    teaching. Sorted by count, most frequent first.
     """
     students = defaultdict(set)
     for result in results:
         for question in result.questions:
-            if question.status == PASSED:
+            if question.status in (PASSED, MISSING):
                 continue
             for message in question.messages:
                 text = first_line(message)
-                if text:
+                if text and not text.startswith("NotImplementedError"):
                     students[(result.assignment, question.question, text)].add(result.student)
     found = [Diagnostic(len(who), assignment, question, message, sorted(who))
              for (assignment, question, message), who in students.items()]
