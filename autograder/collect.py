@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.course import source_notebooks
+from autograder.results import write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
                                     notebook_bytes_problem, parse_submission_time,
                                     student_id_problem)
@@ -429,35 +430,22 @@ class Collector:
         target.mkdir(parents=True, exist_ok=True)
         for name, data in contents.items():
             if name not in existing or existing[name].read_bytes() != data:
-                _write_bytes(target / name, data)
+                write_atomic(target / name, data)
         for name, path in existing.items():
             if name not in contents:
                 path.unlink()
         if not same:
             for name in EXCHANGE_FILES:
                 if name in kept:
-                    _write_bytes(target / name, kept[name])
+                    write_atomic(target / name, kept[name])
                 else:
                     (target / name).unlink(missing_ok=True)
-        _write_bytes(target / TIMESTAMP_FILE, timestamp.encode())
+        write_atomic(target / TIMESTAMP_FILE, timestamp.encode())
         return "collected" if not existing else ("replaced" if not same else "collected (timestamp added)")
 
 
 def _extra_note(extra):
     return [f"ignored: {', '.join(extra)}"] if extra else []
-
-
-def _write_bytes(path, data):
-    temporary = path.with_name(f".{path.name}.collect.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- the three sources

@@ -1,5 +1,6 @@
 """Where the course's files are, and the nbgrader configuration that uses them."""
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ from traitlets.config import Config
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = COURSE_ROOT / "solutions"
 EXERCISES_DIR = COURSE_ROOT / "exercises"
+
+# An answer inside an nbgrader solution cell.
+SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
 
 # Per-cell and per-notebook execution limits for grading (seconds).
 CELL_TIMEOUT = 60
@@ -75,3 +79,12 @@ def generate_assignments(course_root, assignment_ids, db_url, course_id=""):
         if not result["success"]:
             raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result['log']}")
     return api
+
+
+def reference_answers(source_path):
+    """grade_id -> the reference answer of every solution cell of a source notebook (markers removed)."""
+    import nbformat
+
+    source = nbformat.read(source_path, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
+            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}

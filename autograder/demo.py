@@ -37,6 +37,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course import reference_answers
+
 MARKER = ".autograder-demo"  # marks a folder the demo made (and may replace)
 MANIFEST = "demo_manifest.csv"
 ROSTER = "roster.csv"
@@ -72,7 +74,6 @@ MISTAKES = [
     ("forgot to return the result", r"(?ms)^([ \t]*)return (?!.*^[ \t]*return\b)", r"\1result = "),
 ]
 CRASH_CELL = "# restart the runtime (a habit from Colab)\nimport os\nos.kill(os.getpid(), 9)\n"
-SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
 
 FIRST_NAMES = ["Ada", "Alan", "Amara", "Bao", "Carmen", "Chen", "Dara", "Emeka", "Farah", "Grace",
                "Hana", "Ivan", "Jamal", "Kenji", "Lena", "Mateo", "Mei", "Nadia", "Omar", "Priya",
@@ -125,13 +126,6 @@ def assign_kinds(students, ability, rng):
     ordered = [kind for kind in QUALITY_ORDER for _ in range(counts[kind])]
     kinds.update(zip(ranked, ordered))
     return kinds
-
-
-def reference_answers(source_path):
-    """grade_id -> the reference answer of every solution cell (the markers removed)."""
-    source = nbformat.read(source_path, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
-            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
 def applicable_mistakes(answers):

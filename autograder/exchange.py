@@ -21,6 +21,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from autograder.course import ensure_tools_on_path
+from autograder.results import write_atomic
 from autograder.submissions import TIMESTAMP_FILE, format_timestamp, parse_submission_time
 
 SECRET_FILE = "submission_secret.txt"
@@ -192,6 +193,4 @@ def release_feedback(config, assignment):
 def _copy_if_different(source, target):
     data = source.read_bytes()
     if not target.is_file() or target.read_bytes() != data:
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
+        write_atomic(target, data)

@@ -309,7 +309,7 @@ def _time(moment):
     return moment.isoformat() if moment is not None else ""
 
 
-def _csv_text(header, rows):
+def csv_text(header, rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -362,10 +362,10 @@ def write_exports(config, grades):
     folder = config.exports
     folder.mkdir(parents=True, exist_ok=True)
     files = {
-        "questions.csv": _csv_text(QUESTION_COLUMNS, question_rows(grades)),
-        "totals.csv": _csv_text(TOTAL_COLUMNS, total_rows(grades)),
-        "canvas.csv": _csv_text(CANVAS_COLUMNS + grades.assignments, canvas_rows(grades)),
-        "moodle.csv": _csv_text(MOODLE_COLUMNS + grades.assignments, moodle_rows(grades)),
+        "questions.csv": csv_text(QUESTION_COLUMNS, question_rows(grades)),
+        "totals.csv": csv_text(TOTAL_COLUMNS, total_rows(grades)),
+        "canvas.csv": csv_text(CANVAS_COLUMNS + grades.assignments, canvas_rows(grades)),
+        "moodle.csv": csv_text(MOODLE_COLUMNS + grades.assignments, moodle_rows(grades)),
     }
     written = []
     for name, text in files.items():

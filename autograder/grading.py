@@ -26,7 +26,6 @@ from autograder.course import SOLUTIONS_DIR, source_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import FAULT, ReviewFlag, SubmissionResult, load_result, save_result, write_atomic
-from autograder.sandbox import Limits
 from autograder.submissions import STUDENT_ID, match_notebooks, notebook_problem, read_timestamp
 
 MAX_POOL_FAILURES = 2  # a submission that breaks the worker pool this often is recorded as failed

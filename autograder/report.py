@@ -16,18 +16,16 @@ Scores are those of `export` (a formgrader score wins, late penalties applied);
 the statistics count submitted work only (a roster student who submitted
 nothing is listed, not averaged in as 0).
 """
-import csv
 import io
-import os
 import sys
-import tempfile
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median
 
-from autograder.export import collect, number, select_assignments
+# report takes the same arguments as export and reads the same grades.
+from autograder.export import add_arguments, collect, csv_text, number, select_assignments  # noqa: F401
 from autograder.results import MISSING, PASSED, write_atomic
 
 FLAG_COLUMNS = ["student_id", "assignment", "notebook", "cell", "line", "rule", "reason", "code"]
@@ -137,14 +135,7 @@ def _save(figure, path):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue())
     return path
 
 
@@ -406,17 +397,8 @@ def write_report(config, grades):
     images.append(plot_hardest(hardest, folder / "hardest_questions.png"))
     images.append(plot_diagnostics(found, folder / "diagnostics.png"))
     write_atomic(folder / "summary.txt", summary_text(grades, hardest, found, images))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(FLAG_COLUMNS)
-    writer.writerows(flag_rows(grades))
-    write_atomic(folder / "flags.csv", buffer.getvalue())
+    write_atomic(folder / "flags.csv", csv_text(FLAG_COLUMNS, flag_rows(grades)))
     return images + [folder / "summary.txt", folder / "flags.csv"]
-
-
-def add_arguments(parser):
-    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="assignment ids (default: every assignment with graded submissions)")
 
 
 def run(args, config):

@@ -86,12 +86,14 @@ def save_result(config, result):
     return path
 
 
-def write_atomic(path, text):
+def write_atomic(path, content):
+    """Replace `path` with `content` (str as UTF-8, or bytes): temp file, fsync, rename."""
     path = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

@@ -4,23 +4,18 @@ A submission is the released notebook with each answer cell filled in: by
 default with the reference solution, or with replacement code (a mutant) for
 chosen answers, or left blank.
 """
-import re
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR
-
-SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?", re.S)
+from autograder import course
+from autograder.course import EXERCISES_DIR, SOLUTION_BLOCK, SOLUTIONS_DIR
 
 
 def reference_answers(assignment, notebook=None):
     """grade_id -> the reference answer code of every solution cell (markers removed)."""
     notebook = notebook or assignment
-    source = nbformat.read(SOLUTIONS_DIR / assignment / f"{notebook}.ipynb", as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
-            for cell in source.cells
-            if cell.metadata.get("nbgrader", {}).get("solution")}
+    return course.reference_answers(SOLUTIONS_DIR / assignment / f"{notebook}.ipynb")
 
 
 def solution_lines(assignment, notebook=None, min_length=12):
