@@ -12,13 +12,24 @@ from pathlib import Path
 
 import nbformat
 
-# Letters, digits and _ . @ -, starting with a letter or digit: safe as a folder
-# name, never "..", and valid for nbgrader's exchange (no "+" or "*").
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+# The one rule for student ids, wherever they enter (collect, roster, folders put
+# into submitted/ by hand, grade, export; README "Student ids"): 1 to 64 ASCII
+# letters, digits and _ . @ -, starting with a letter or digit and not ending with
+# ".". Safe as a folder name on every system (never "." or "..", no hidden ".git",
+# no trailing dot that Windows drops), valid for nbgrader's exchange (no "+" or
+# "*"), and e-mail-like logins ("a@b.org") pass. The whole text must match (\A and
+# \Z, not "$", which also matches before a final newline: "carol\n" is no id).
+# An id that breaks it is refused, never repaired: a repaired "carol\n" would
+# share the folder and the CSV row of a real "carol_".
+STUDENT_ID = re.compile(r"\A[A-Za-z0-9](?:[A-Za-z0-9_.@-]{0,62}[A-Za-z0-9_@-])?\Z")
 
 # nbgrader's timestamp.txt format (Exchange.timestamp_format with timezone UTC).
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 TIMESTAMP_FILE = "timestamp.txt"
+
+# How deeply a notebook's JSON may nest. Real notebooks stay far below (cells, an
+# output, its data, a JSON or widget payload: about 10-20 levels).
+MAX_NESTING = 100
 
 # What a renamed copy of a notebook carries after its name: "nb (1)", "nb-2", "nb_3", "nb copy".
 _COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|[-_ ]\d+|[-_ ]copy(?:[-_ ]?\d+)?|\s+-\s+copy)+$", re.I)
@@ -32,12 +43,17 @@ class Submission:
     problem: str = ""  # why it cannot be graded normally; "" when it can
 
 
+def is_student_id(text):
+    """Whether a text is a valid student id (the whole text: see STUDENT_ID)."""
+    return isinstance(text, str) and STUDENT_ID.fullmatch(text) is not None
+
+
 def student_id_problem(student_id):
     """Why a text cannot be a student id, or "" when it can."""
-    if STUDENT_ID.match(student_id or ""):
+    if is_student_id(student_id):
         return ""
     return (f"invalid student id {student_id!r} (letters, digits and _ . @ - only, "
-            "starting with a letter or digit, at most 64 characters)")
+            "starting with a letter or digit, not ending with '.', at most 64 characters)")
 
 
 def match_notebooks(file_names, expected_notebooks):
@@ -110,7 +126,7 @@ def find_submissions(folder, expected_notebooks):
 def _read_student_folder(student_dir, expected_notebooks):
     student_id = student_dir.name
     submission = Submission(student_id, student_dir, {})
-    if not STUDENT_ID.match(student_id):
+    if not is_student_id(student_id):
         submission.problem = f"invalid student id {student_id!r}"
         return submission
     present = {p.name: p for p in student_dir.glob("*.ipynb") if p.is_file() and not p.is_symlink()}
@@ -149,11 +165,41 @@ def notebook_bytes_problem(data):
         return "not valid JSON (nested too deeply)"
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
         return "not a version 4 Jupyter notebook"
+    if nesting_depth(raw) > MAX_NESTING:
+        # nbformat's validator, deepcopy and json.dumps all recurse: a notebook nested
+        # hundreds of levels deep would raise RecursionError in each of them.
+        return f"not a notebook the grader reads (JSON nested more than {MAX_NESTING} levels deep)"
     try:
         notebook = nbformat.from_dict(raw)
         nbformat.validate(notebook)
     except nbformat.ValidationError as error:
         return f"invalid notebook structure ({error.message[:200]})"
+    except RecursionError:
+        return "not a notebook the grader reads (nested too deeply)"
+    return nbgrader_metadata_problem(raw)
+
+
+def nesting_depth(value):
+    """How deeply lists and mappings nest in parsed JSON (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def nbgrader_metadata_problem(raw):
+    """Why the cells' nbgrader metadata cannot be read, or "". nbformat's schema allows any
+    value there; the grader identifies cells by metadata.nbgrader.grade_id, so it must be a mapping."""
+    for index, cell in enumerate(raw.get("cells", [])):
+        value = cell.get("metadata", {}).get("nbgrader", {})
+        if not isinstance(value, dict):
+            return (f"cell {index + 1}: its metadata.nbgrader is a {type(value).__name__}, not a mapping "
+                    "(nbgrader's cell data is damaged; the notebook cannot be graded)")
     return ""
 
 
