@@ -6,6 +6,7 @@ messages, the reason a question got nothing, review flags, and the digest of
 the submission it was computed from (so re-running grades only what changed).
 Files are replaced atomically: a reader sees the old result or the new one.
 """
+import errno
 import json
 import os
 import tempfile
@@ -112,10 +113,36 @@ def load_result(config, student, assignment):
 
 
 def load_results(config, assignment=None):
-    """Every saved result of the course (or of one assignment), sorted by student."""
+    """Every saved result of the course (or of one assignment), sorted by student.
+
+    Only results filed under a valid student id, and saved for that student and
+    assignment, count: a folder with another name (from before ids were checked as a
+    whole, "carol\n") never reaches an export or a feedback page."""
+    from autograder.submissions import is_student_id
+
     found = []
     for path in sorted(config.autograded().glob(f"*/{assignment or '*'}/{RESULTS_FILE}")):
-        result = load_result(config, path.parent.parent.name, path.parent.name)
-        if result is not None:
+        student, name = path.parent.parent.name, path.parent.name
+        result = load_result(config, student, name) if is_student_id(student) else None
+        if result is not None and (result.student, result.assignment) == (student, name):
             found.append(result)
     return sorted(found, key=lambda r: (r.assignment, r.student))
+
+
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def disk_full(error):
+    """Whether an error says the disk (or the user's quota) is full: an OSError with
+    ENOSPC/EDQUOT, or a database's error for it (SQLite "database or disk is full",
+    PostgreSQL "No space left on device"), also when wrapped in another error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+            return True
+        text = str(error).lower()
+        if "disk is full" in text or "no space left on device" in text or "disk quota exceeded" in text:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
