@@ -4,11 +4,17 @@ Reads COURSE/submitted/STUDENT/ASSIGNMENT/*.ipynb (nbgrader's layout, filled by
 `collect`). For each submission, a worker process judges every notebook
 (autograder.judge: student code sandboxed, tests run by the grader). The
 parent alone records results, one submission at a time: scores into nbgrader's
-gradebook (one transaction), then results.json (atomic rename), then the
-feedback pages. results.json, written last, marks a submission as done for
+gradebook (one transaction), then the feedback pages, then results.json (atomic
+rename). results.json, written last, marks a submission as done for
 the digest of its files, so a run killed at any point (even kill -9) and
 started again grades exactly what is missing or changed; recording the same
 submission again updates its rows instead of adding new ones.
+
+Whatever goes wrong while judging one submission (a malformed notebook, a bug
+the grader trips on) costs that submission only: it is recorded with every
+question at 0 and the reason, and the others are graded. A full disk stops the
+run with one message; what was recorded before stays, and the next run grades
+what is missing.
 """
 import concurrent.futures
 import datetime
@@ -25,18 +31,30 @@ import nbformat
 from autograder.course import SOLUTIONS_DIR, source_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
-from autograder.results import FAULT, ReviewFlag, SubmissionResult, load_result, save_result, write_atomic
-from autograder.submissions import STUDENT_ID, match_notebooks, notebook_problem, read_timestamp
+from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
+                                write_atomic)
+from autograder.submissions import match_notebooks, notebook_problem, read_timestamp, student_id_problem
 
 MAX_POOL_FAILURES = 2  # a submission that breaks the worker pool this often is recorded as failed
 
 
-def submission_folders(config, assignment):
-    """{student: folder} of the collected submissions of an assignment."""
+def submission_folders(config, assignment, refused=None):
+    """{student: folder} of the collected submissions of an assignment.
+
+    A folder under submitted/ whose name is not a valid student id (put there by
+    hand: "carol\n") is not graded: it is appended to `refused` as (name, reason)."""
     base = config.submitted()
     if not base.is_dir():
         return {}
-    return {path.parent.name: path for path in sorted(base.glob(f"*/{assignment}")) if path.is_dir()}
+    found = {}
+    for path in sorted(base.glob(f"*/{assignment}")):
+        if path.is_dir():
+            problem = student_id_problem(path.parent.name)
+            if problem and refused is not None:
+                refused.append((path.parent.name, problem))
+            elif not problem:
+                found[path.parent.name] = path
+    return found
 
 
 def submission_digest(folder):
@@ -68,15 +86,29 @@ def source_of(assignment, name):
 
 
 def grade_submission(assignment, student, folder, digest, isolate=True, limits=None):
-    """Judge one submission; always returns a SubmissionResult with every question."""
+    """Judge one submission; always returns a SubmissionResult with every question.
+
+    An exception while judging it costs this submission only: every question at 0
+    (status fault) with the reason. Its digest is left empty, so the next run tries
+    it again. A full disk is said so, and stops the run when it is recorded."""
+    try:
+        return judge_submission(assignment, student, folder, digest, isolate, limits)
+    except Exception as error:  # noqa: BLE001 - one submission's trouble must not stop the class
+        reason = f"{type(error).__name__}: {error}"[:300]
+        if disk_full(error):
+            return crashed_result(assignment, student, "", reason, status=DISK_FULL)
+        return crashed_result(assignment, student, "", f"{reason} (graded again on the next run)")
+
+
+def judge_submission(assignment, student, folder, digest, isolate=True, limits=None):
     started = time.monotonic()
     names = source_notebooks(assignment)
     stamp = read_timestamp(folder)
     result = SubmissionResult(student, assignment, digest, "graded",
                               timestamp=stamp.isoformat() if stamp else "")
     problems = []
-    if not STUDENT_ID.match(student):
-        problems.append(f"invalid student id {student!r}")
+    if student_id_problem(student):
+        problems.append(student_id_problem(student))
     files = sorted(p.name for p in Path(folder).glob("*.ipynb"))
     matched, ambiguous = match_notebooks(files, names)
     for name in names:
@@ -145,10 +177,14 @@ def flag_code(code_cells):
     return review_flags(code_cells)
 
 
-def crashed_result(assignment, student, digest, reason):
-    result = SubmissionResult(student, assignment, digest, f"grading failed: {reason}")
+DISK_FULL = "disk full"
+
+
+def crashed_result(assignment, student, digest, reason, status="grading failed"):
+    """Every question at 0 (status fault) with the reason; an empty digest: graded again next run."""
+    result = SubmissionResult(student, assignment, digest, f"{status}: {reason}")
     for name in source_notebooks(assignment):
-        for question in missing_results(source_of(assignment, name), f"grading failed: {reason}"):
+        for question in missing_results(source_of(assignment, name), f"{status}: {reason}"):
             question.status = FAULT
             result.questions.append(question)
     return result
@@ -181,15 +217,40 @@ class Progress:
 
 
 def record(config, result, gradebook):
-    """Gradebook first, results.json second (it marks the submission done), feedback last."""
-    record_result(gradebook, result)
-    save_result(config, result)
+    """Gradebook first, feedback second, results.json last (it marks the submission done).
+
+    A full disk at any of the three stops the run (SystemExit, one message): the
+    submissions recorded before keep everything, and this one, not marked done,
+    is graded again by the next run."""
+    if result.status.startswith(DISK_FULL):
+        stop_on_full_disk(result.student, "grading", result.status)
+    try:
+        record_result(gradebook, result)
+    except Exception as error:
+        if not disk_full(error):
+            raise
+        gradebook.db.rollback()
+        stop_on_full_disk(result.student, "the gradebook", error)
     try:
         from autograder.feedback import write_feedback
 
         write_feedback(config, result)
-    except Exception as error:  # feedback can be rewritten later with `feedback`
+    except Exception as error:  # other trouble: feedback can be rewritten later with `feedback`
+        if disk_full(error):
+            stop_on_full_disk(result.student, "the feedback", error)
         print(f"warning: feedback for {result.student} not written ({error})", file=sys.stderr)
+    try:
+        save_result(config, result)
+    except OSError as error:
+        if not disk_full(error):
+            raise
+        stop_on_full_disk(result.student, "results.json", error)
+
+
+def stop_on_full_disk(student, what, error):
+    raise SystemExit(f"grade stopped: the disk is full (writing {what} of {student}: {error}). "
+                     "Every submission recorded before is kept; free some space and run grade "
+                     "again: it grades only what is missing.")
 
 
 def ensure_course(config, assignment):
@@ -211,7 +272,10 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
     """Grade what is new or changed (everything with force). Returns the list of results."""
     source_notebooks(assignment)  # a clear message for an unknown assignment
     ensure_course(config, assignment)
-    folders = submission_folders(config, assignment)
+    refused = []
+    folders = submission_folders(config, assignment, refused)
+    for name, problem in refused:
+        print(f"not graded: submitted/{name!r}/{assignment}: {problem}", file=stream)
     if students:
         folders = {s: f for s, f in folders.items() if s in set(students)}
     todo = {}
@@ -244,6 +308,9 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
                         results.append(result)
                         progress.update(result)
                         del todo[student]
+                except SystemExit:  # a full disk: stop now, not after the queued submissions
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
                 except BrokenProcessPool as error:
                     # A worker died (not a student's process: those are sandboxed). The
                     # submissions in flight are tried again; repeat offenders are recorded.
