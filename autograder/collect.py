@@ -5,17 +5,24 @@
                                       (zips inside are opened), student ids taken from
                                       the file names by a pattern (see --pattern)
   collect ASSIGNMENT --from-exchange  the latest submission of each student in
-                                      nbgrader's exchange (course.toml: exchange, course_id)
+                                      nbgrader's exchange (course.toml: exchange, course_id);
+                                      an entry not written by the student's own user
+                                      account is refused (see autograder.exchange)
 
 Only the assignment's notebooks are copied, under their expected names (a
 single renamed notebook, "scoring_functions (1).ipynb", is matched to the
 assignment's notebook); other files are ignored and listed. A notebook that is
 not valid JSON is still copied (the grader gives it 0 and says why) and listed.
-Each submission gets nbgrader's timestamp.txt: the exchange's submission time,
-the zip entry's time, or the file's modification time. A submission whose
-notebooks did not change is left untouched, so grading skips it.
+Each submission gets nbgrader's timestamp.txt: the exchange's submission time
+(the later of the entry's name and the time the file system says it was
+written, never the student's own timestamp.txt), the zip entry's time, or the
+file's modification time. A submission whose notebooks did not change is left
+untouched, so grading skips it. Whatever goes wrong with one student's files
+refuses that student only; a full disk stops collect with one message.
 
-Refused, with the reason: student ids that are not letters, digits and _ . @ -;
+Refused, with the reason: student ids that break the rule in
+autograder.submissions.STUDENT_ID (letters, digits and _ . @ -, see the README),
+or differ only in case from one already collected;
 LMS file names that do not match the pattern (never guessed); zip entries with
 an absolute path or a ".." that climbs out, symbolic links, encrypted entries,
 files over the size limit, zips nested too deeply or too big in total.
@@ -45,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.course import source_notebooks
-from autograder.results import write_atomic
+from autograder.results import disk_full, write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
                                     notebook_bytes_problem, parse_submission_time,
                                     student_id_problem)
@@ -100,8 +107,9 @@ class Refusal:
 @dataclass
 class StudentFiles:
     entries: list = field(default_factory=list)  # (name to match, Entry)
-    timestamp: str = ""  # exchange: the submission's timestamp.txt text
+    timestamp: str = ""  # exchange: the submission time (nbgrader's format), found by exchange.submission_time
     extra: dict = field(default_factory=dict)  # exchange: file name -> Entry kept with the notebooks
+    notes: list = field(default_factory=list)  # exchange: what the instructor should know
 
 
 @dataclass
@@ -343,15 +351,28 @@ class Collector:
         self.outcomes = []
 
     def add(self, students, refusals, budget):
-        """One Outcome per student, then one per refused file or folder."""
+        """One Outcome per student, then one per refused file or folder.
+
+        Whatever goes wrong with one student's files costs that student only (refused,
+        with the reason); a full disk stops the collection with one message, the
+        students collected before kept."""
         for student in sorted(students):
-            self.outcomes.append(self.collect_student(student, students[student], budget))
+            try:
+                outcome = self.collect_student(student, students[student], budget)
+            except Exception as error:  # noqa: BLE001 - one submission must not stop the others
+                if disk_full(error):
+                    raise SystemExit(
+                        f"collect stopped: the disk is full (writing the submission of {student}: {error}). "
+                        "The students collected before are kept; free some space and run collect again.")
+                outcome = Outcome(student, "refused", f"could not be collected ({type(error).__name__}: "
+                                  f"{str(error)[:200]})")
+            self.outcomes.append(outcome)
         for refusal in refusals:
             self.outcomes.append(Outcome(refusal.student or "-", "refused", f"{refusal.where}: {refusal.reason}"))
         return self.outcomes
 
     def collect_student(self, student, files, budget):
-        problem = student_id_problem(student)
+        problem = student_id_problem(student) or self._case_twin(student)
         if problem:
             shown = ", ".join(entry.display for _, entry in files.entries)
             return Outcome(student, "refused", f"{problem}: {shown}")
@@ -378,12 +399,21 @@ class Collector:
                 kept[name] = entry.read(64 * 1024)
             except (Refused, OSError) as error:
                 notes.append(f"{name} not kept ({error})")
-        notes += reasons + _extra_note(extra)
+        notes += files.notes + reasons + _extra_note(extra)
         if self.roster and student not in self.roster:
             notes.append("not on the roster")
         moment = parse_submission_time(files.timestamp) or max(entry.time for _, entry in chosen.values())
         status = self._write(student, contents, kept, format_timestamp(moment))
         return Outcome(student, status, "; ".join(notes))
+
+    def _case_twin(self, student):
+        """Two ids that differ only in case would share a folder on a case-insensitive
+        file system (macOS, Windows) and a row in an LMS that ignores case: the second is refused."""
+        base = self.config.submitted()
+        twins = sorted(p.name for p in base.iterdir()
+                       if p.name != student and p.name.lower() == student.lower()) if base.is_dir() else []
+        return (f"student id {student!r} differs only in case from {twins[0]!r}, already in "
+                f"{base.name}/ (refused: they would share a folder)") if twins else ""
 
     def _choose(self, entries):
         """expected notebook -> (name, Entry); the files left over; why some are missing."""
@@ -428,6 +458,8 @@ class Collector:
         if self.dry_run:
             return "collected (dry run)"
         target.mkdir(parents=True, exist_ok=True)
+        if not same:  # the old time must not outlive a write cut short (a full disk): collect again redoes it
+            (target / TIMESTAMP_FILE).unlink(missing_ok=True)
         for name, data in contents.items():
             if name not in existing or existing[name].read_bytes() != data:
                 write_atomic(target / name, data)
@@ -490,18 +522,21 @@ def collect_path(config, assignment, source, pattern=None, layout=None, limits=N
         return Collector(config, assignment, limits, dry_run, roster).add(students, refusals, budget)
 
 
-def collect_exchange(config, assignment, limits=None, dry_run=False):
-    """Collect each student's latest submission from nbgrader's exchange."""
+def collect_exchange(config, assignment, limits=None, dry_run=False, check_owner=True):
+    """Collect each student's latest submission from nbgrader's exchange; every entry
+    refused (another user's, a bad name, a link) is reported."""
     from autograder.exchange import exchange_submissions
 
     limits = limits or Limits()
     budget = Budget(limits)
     students, refusals = {}, []
-    for student, folder, timestamp, problem in exchange_submissions(config, assignment):
-        if problem:
-            refusals.append(Refusal(folder.name, problem, student))
+    for inbound in exchange_submissions(config, assignment, check_owner):
+        student, folder = inbound.student, inbound.folder
+        if inbound.problem:
+            refusals.append(Refusal(folder.name, inbound.problem, student))
             continue
-        files = students.setdefault(student, StudentFiles(timestamp=timestamp))
+        files = students.setdefault(student, StudentFiles(timestamp=format_timestamp(inbound.time),
+                                                          notes=[inbound.note] if inbound.note else []))
         for item in walk_folder(folder, budget, (student,)):
             if isinstance(item, Refusal):
                 item.student = student
@@ -548,6 +583,9 @@ def add_arguments(parser):
                         help="largest notebook taken (default: %(default)g)")
     parser.add_argument("--max-total-mb", type=float, default=Limits.total_bytes / MB,
                         help="most read from one download, nested zips included (default: %(default)g)")
+    parser.add_argument("--no-owner-check", dest="check_owner", action="store_false",
+                        help="--from-exchange: take entries whatever user wrote them (only for hubs where "
+                             "every student runs as one system user; see the README)")
     parser.add_argument("--dry-run", action="store_true", help="report what would be collected, write nothing")
 
 
@@ -557,7 +595,7 @@ def run(args, config):
     if args.from_exchange:
         if args.source:
             raise SystemExit("give either a SOURCE or --from-exchange, not both")
-        outcomes = collect_exchange(config, args.assignment, limits, args.dry_run)
+        outcomes = collect_exchange(config, args.assignment, limits, args.dry_run, args.check_owner)
         origin = f"nbgrader exchange {config.exchange}"
     else:
         if not args.source:

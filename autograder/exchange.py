@@ -14,8 +14,10 @@ exchange folder and course id:
 This uses nbgrader 0.9's default exchange classes, so the layout, permissions
 and the feedback hashes are nbgrader's own.
 """
+import datetime
 import filecmp
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
@@ -25,6 +27,8 @@ from autograder.results import write_atomic
 from autograder.submissions import TIMESTAMP_FILE, format_timestamp, parse_submission_time
 
 SECRET_FILE = "submission_secret.txt"
+# A claimed time this much earlier than the one taken is worth a note (a copy takes a moment).
+CLAIM_TOLERANCE = datetime.timedelta(minutes=1)
 
 
 def exchange_root(config):
@@ -101,17 +105,43 @@ def _same_tree(left, right):
         _same_tree(left / name, right / name) for name in compared.common_dirs)
 
 
-def exchange_submissions(config, assignment):
-    """Each student's latest submission in the inbound folder: a list of
-    (student, folder, timestamp text, problem), problem "" when it can be collected.
+@dataclass
+class InboundEntry:
+    """One submission folder of the exchange's inbound folder, as collect sees it."""
+    student: str  # the user name the entry's name claims
+    folder: Path
+    time: datetime.datetime = None  # aware UTC: when it was submitted (see submission_time)
+    problem: str = ""  # why it is refused; "" when it can be collected
+    note: str = ""  # what the instructor should know about an accepted entry
 
-    nbgrader's ExchangeCollect finds them (latest per student, by the time in
-    the folder name); copying is left to `collect`, which checks what it copies.
-    Anyone can write to the inbound folder, so a name nbgrader cannot parse or
-    a symbolic link is reported for that entry instead of stopping the collection.
+
+def user_name(uid):
+    """The account name of a uid (nbgrader's rule compares it to the student id), or None."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def exchange_submissions(config, assignment, check_owner=True):
+    """Each student's latest acceptable submission in the inbound folder, and every
+    refused entry: a list of InboundEntry, sorted by student.
+
+    nbgrader's ExchangeCollect finds the entries and reads their names
+    (STUDENT+ASSIGNMENT+TIMESTAMP+RANDOM). Anyone can write to the inbound
+    folder, so each entry is checked before the latest one is chosen:
+    - its owner: the entry and every file in it must belong to the user account
+      named like the student (nbgrader's own check, which only warns, made a
+      refusal here): an entry written in another student's name is refused, and
+      never replaces that student's real submission;
+    - its name must be one nbgrader reads, and it must be a real folder (not a link).
+    The submission time is never the entry's timestamp.txt (its owner wrote it):
+    see submission_time. check_owner=False (collect --no-owner-check) is for hubs
+    where every student's server runs under one system user, where the exchange
+    cannot tell students apart at all.
     """
-    import datetime
-
     from nbgrader.exchange.default import ExchangeCollect
 
     class FindSubmissions(ExchangeCollect):
@@ -125,6 +155,7 @@ def exchange_submissions(config, assignment):
                           f"not a submission name nbgrader can read ({error})"}
             if record.get("timestamp") is None:
                 record["timestamp"] = datetime.datetime.min
+            self.every_record.append(record)
             return record
 
         def copy_files(self):
@@ -132,25 +163,72 @@ def exchange_submissions(config, assignment):
 
     settings, coursedir, authenticator = _nbgrader_parts(config, assignment)
     app = FindSubmissions(coursedir=coursedir, authenticator=authenticator, config=settings)
+    app.every_record = []
     _run(app, f"read the submissions of {assignment} in the exchange")
-    found = []
-    for record in sorted(app.src_records, key=lambda r: r["username"]):
-        folder = Path(app.inbound_path) / record["filename"]
-        problem = record["problem"]
-        if not problem and folder.is_symlink():
-            problem = "symbolic link (not followed)"
-        elif not problem and not folder.is_dir():
-            problem = "not a folder"
-        stamp = ""
-        if not problem:
-            stamp_file = folder / TIMESTAMP_FILE
-            if stamp_file.is_file() and not stamp_file.is_symlink():
-                stamp = stamp_file.read_text(encoding="utf-8", errors="replace")[:100].strip()
-            if parse_submission_time(stamp) is None:  # fall back on the time in the folder name
-                moment = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
-                stamp = format_timestamp(moment)
-        found.append((record["username"], folder, stamp, problem))
-    return found
+    refused, latest = [], {}
+    for record in sorted(app.every_record, key=lambda r: (r["username"], r["filename"])):
+        entry = InboundEntry(record["username"], Path(app.inbound_path) / record["filename"],
+                             problem=record["problem"])
+        if not entry.problem:
+            entry.problem = entry_problem(entry.folder, entry.student, check_owner)
+        if entry.problem:
+            refused.append(entry)
+            continue
+        named = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
+        entry.time, entry.note = submission_time(entry.folder, named)
+        if entry.student not in latest or entry.time > latest[entry.student].time:
+            latest[entry.student] = entry
+    return sorted([*latest.values(), *refused], key=lambda e: (e.student, e.folder.name))
+
+
+def entry_problem(folder, student, check_owner=True):
+    """Why an inbound entry is refused, or "": a link or not a folder; with check_owner,
+    any part of it not owned by the account named `student`."""
+    if folder.is_symlink():
+        return "symbolic link (not followed)"
+    if not folder.is_dir():
+        return "not a folder"
+    if not check_owner:
+        return ""
+    for path, info in _walk_lstat(folder):
+        owner = user_name(info.st_uid)
+        if owner != student:
+            shown = "the entry" if path == folder else path.relative_to(folder).as_posix()
+            return (f"{shown} is owned by {owner or f'uid {info.st_uid}'}, not by {student}: "
+                    "a submission in another student's name (refused; nbgrader's owner check)")
+    return ""
+
+
+def submission_time(folder, named):
+    """(when an entry was submitted, a note or ""). The entry's name carries the time
+    `nbgrader submit` gave it, and the student could choose both the name and the
+    timestamp.txt inside. What the student cannot set is the file system's change
+    time (ctime) of the folder and its files: the later of the two is taken (as
+    nbgrader's documentation advises, from what the student cannot write). A
+    timestamp.txt or a name claiming an earlier time is said in the note."""
+    written = max(max(info.st_ctime, info.st_mtime) for _, info in _walk_lstat(folder))
+    written = datetime.datetime.fromtimestamp(written, datetime.timezone.utc)
+    moment = max(named, written)
+    claims = []
+    if moment - named > CLAIM_TOLERANCE:
+        claims.append(f"its name says {format_timestamp(named)}")
+    stamp_file = folder / TIMESTAMP_FILE
+    if stamp_file.is_file() and not stamp_file.is_symlink():
+        claimed = parse_submission_time(stamp_file.read_text(encoding="utf-8", errors="replace")[:100])
+        if claimed is not None and moment - claimed > CLAIM_TOLERANCE:
+            claims.append(f"its timestamp.txt says {format_timestamp(claimed)}")
+    note = (f"submitted {format_timestamp(moment)} (written then in the exchange; "
+            f"{' and '.join(claims)})") if claims else ""
+    return moment, note
+
+
+def _walk_lstat(folder):
+    """(path, lstat) of a folder and everything in it, links not followed."""
+    yield folder, folder.lstat()
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(parent) / name
+            yield path, path.lstat()
 
 
 def release_feedback(config, assignment):
