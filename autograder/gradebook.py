@@ -10,12 +10,17 @@ import warnings
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from autograder.course import ensure_tools_on_path
+
 # nbgrader 0.9.6's relationships trigger SQLAlchemy 2 "cartesian product" warnings on
 # every query; they say nothing about our data and drown the progress output.
 warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def open_gradebook(config):
+    # A new gradebook asks the `alembic` command for its schema version: find it next
+    # to this interpreter even when the virtual environment's bin/ is not on PATH.
+    ensure_tools_on_path()
     return Gradebook(config.gradebook_url, course_id=config.course_id)
 
 

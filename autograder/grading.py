@@ -28,12 +28,15 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.config import grading_lock
 from autograder.course import SOLUTIONS_DIR, source_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
                                 write_atomic)
+from autograder.sandbox import die_with_parent
 from autograder.submissions import match_notebooks, notebook_problem, read_timestamp, student_id_problem
+from autograder.uids import worker_uids
 
 MAX_POOL_FAILURES = 2  # a submission that breaks the worker pool this often is recorded as failed
 
@@ -67,15 +70,17 @@ def submission_digest(folder):
 
 
 # -- the worker side -------------------------------------------------------------
-_slot = 0
+_sandbox_uid = None
 _sources = {}
 
 
-def _init_worker(slots, run_id):
-    """Give this worker its own sandbox uid: concurrent runs and workers never share one,
-    so one submission's fork bomb cannot use up another's process limit."""
-    global _slot
-    _slot = (run_id % 100000) * 64 + slots.get() % 64
+def _init_worker(uids, parent):
+    """A worker dies with the run that started it (kill -9 included), and takes a sandbox
+    uid of its own: workers and concurrent runs never share one, so one submission's
+    fork bomb cannot use up another's process limit."""
+    global _sandbox_uid
+    die_with_parent(parent)
+    _sandbox_uid = uids.get()
 
 
 def source_of(assignment, name):
@@ -131,7 +136,7 @@ def judge_submission(assignment, student, folder, digest, isolate=True, limits=N
         instructor = {c.grade_id for c in source.cells if c.kind == "test" or (c.locked and c.kind != "solution")}
         code = [(index, text) for index, text, grade_id in cells if grade_id not in instructor]
         result.flags += [ReviewFlag(name, f.cell, f.line, f.rule, f.reason, f.code) for f in flag_code(code)]
-        judge = NotebookJudge(source, limits, isolate, _slot)
+        judge = NotebookJudge(source, limits, isolate, _sandbox_uid)
         questions, faults, outputs = judge.grade(cells)
         course_root = Path(folder).parents[2]  # folder is COURSE/submitted/STUDENT/ASSIGNMENT
         write_autograded_notebook(course_root / "autograded" / student / assignment / f"{name}.ipynb",
@@ -268,9 +273,17 @@ def ensure_course(config, assignment):
 
 
 def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, students=None,
-                     limits=None, stream=sys.stderr):
-    """Grade what is new or changed (everything with force). Returns the list of results."""
+                     limits=None, stream=sys.stderr, wait=False):
+    """Grade what is new or changed (everything with force). Returns the list of results.
+
+    One run per course at a time (COURSE/.grade.lock): another stops with a message,
+    or with wait waits for the first to end."""
     source_notebooks(assignment)  # a clear message for an unknown assignment
+    with grading_lock(config, f"grading {assignment}", wait, stream):
+        return _grade_new_or_changed(config, assignment, jobs, force, isolate, students, limits, stream)
+
+
+def _grade_new_or_changed(config, assignment, jobs, force, isolate, students, limits, stream):
     ensure_course(config, assignment)
     refused = []
     folders = submission_folders(config, assignment, refused)
@@ -289,15 +302,15 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
     jobs = jobs or os.cpu_count() or 1
     progress = Progress(len(todo), stream)
     results, failures = [], {}
-    with open_gradebook(config) as gradebook:
+    with open_gradebook(config) as gradebook, worker_uids(config.sandbox_uids, jobs, isolate) as leased:
         while todo:
-            # Each worker takes a slot number: its sandbox runs under its own uid.
+            # Each worker takes one of the leased uids: its sandbox runs under it.
             context = multiprocessing.get_context("fork")
-            slots = context.Queue()
-            for slot in range(jobs):
-                slots.put(slot)
+            uids = context.Queue()
+            for uid in leased:
+                uids.put(uid)
             with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                                        initargs=(slots, os.getpid())) as pool:
+                                                        initargs=(uids, os.getpid())) as pool:
                 futures = {pool.submit(grade_submission, assignment, student, folder, digest, isolate, limits):
                            student for student, (folder, digest) in todo.items()}
                 try:
@@ -333,6 +346,9 @@ def add_arguments(parser):
                         help="grade every submission again, not only new or changed ones")
     parser.add_argument("--student", action="append", dest="students",
                         help="grade only this student (repeatable)")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another `grade` is running on the course, wait for it to end "
+                             "(default: stop with a message)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run student code without bubblewrap (only for code you trust: "
                              "measuring the sandbox's cost, or a machine without bwrap)")
@@ -343,7 +359,7 @@ def run(args, config):
         raise SystemExit("--jobs must be at least 1")
     started = time.monotonic()
     results = grade_assignment(config, args.assignment, args.jobs, args.force,
-                               isolate=not args.no_sandbox, students=args.students)
+                               isolate=not args.no_sandbox, students=args.students, wait=args.wait)
     problems = [r for r in results if r.status != "graded"]
     elapsed = time.monotonic() - started
     print(f"graded {len(results)} submissions of {args.assignment} in {elapsed:.1f} s"

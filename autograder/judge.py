@@ -126,8 +126,8 @@ def raise_student_error(kind, message):
 class Session:
     """The sandbox plus what is needed to rebuild it after a fault."""
 
-    def __init__(self, limits, isolate, slot):
-        self.limits, self.isolate, self.slot = limits, isolate, slot
+    def __init__(self, limits, isolate, uid):
+        self.limits, self.isolate, self.uid = limits, isolate, uid  # uid: see Sandbox
         self.sandbox = None
         self.replay = []  # sources of the student cells that ran, in order
         self.restarts = 0
@@ -142,7 +142,7 @@ class Session:
 
     def start(self):
         self.notebook_deadline = time.monotonic() + self.limits.notebook_seconds
-        self.sandbox = Sandbox(self.limits, self.isolate, self.slot).start()
+        self.sandbox = Sandbox(self.limits, self.isolate, self.uid).start()
 
     def stop(self):
         if self.sandbox is not None:
@@ -162,7 +162,7 @@ class Session:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             raise SandboxFault(f"the student's process crashed {MAX_RESTARTS} times; grading stopped")
-        self.sandbox = Sandbox(self.limits, self.isolate, self.slot).start()
+        self.sandbox = Sandbox(self.limits, self.isolate, self.uid).start()
         for source in self.replay:
             self._request({"op": "exec", "code": source}, (), self._deadline(), "replaying a cell")
 
@@ -337,10 +337,10 @@ def grader_guard(seconds, memory_bytes):
 class NotebookJudge:
     """Grades one student notebook against one source notebook."""
 
-    def __init__(self, source, limits=None, isolate=True, slot=0):
+    def __init__(self, source, limits=None, isolate=True, uid=None):
         self.source = source
         self.limits = limits or Limits.from_env()
-        self.session = Session(self.limits, isolate, slot)
+        self.session = Session(self.limits, isolate, uid)
         self.trusted = {"__name__": "__grader__"}
         self.provided_done = 0  # source cells before this index were run here already
         self.faults = []

@@ -5,12 +5,19 @@ The sandbox sees the Python installation (read only), runner.py and wire.py
 network, no view of other processes, of solutions/, of the gradebook or of
 any other submission. Limits: address space, CPU seconds, processes, file
 size, open files; wall-clock deadlines are enforced from outside, by the
-grader, which kills the whole sandbox when one passes, and every process
-left under the sandbox's uid with it. `Limits.from_env()` reads overrides
-from AUTOGRADER_LIMIT_* variables (the test suite lowers the time limits).
+grader, which kills the whole sandbox when one passes: bubblewrap's pid
+namespace, whose end takes every process the student started with it.
+Only those: the grader never signals a process by its uid (autograder.uids
+leases the uid, from a range checked free). The sandbox dies with the process
+that started it, even when that one is killed with kill -9.
+`Limits.from_env()` reads overrides from AUTOGRADER_LIMIT_* variables (the
+test suite lowers the time limits).
 """
+import ctypes
+import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -20,11 +27,12 @@ import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from autograder import wire
+from autograder import uids, wire
 
 HERE = Path(__file__).resolve().parent
-FIRST_SANDBOX_UID = 61000  # one unprivileged uid per parallel slot: their process limits stay apart
 HOME = "/home/student"
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass
@@ -100,36 +108,32 @@ def describe_exit(code):
     return f"the process exited with code {code} (sys.exit, os._exit or a crash)"
 
 
-def processes_of_uid(uid):
-    """Process ids whose real uid is `uid` (zombies included: they still count against RLIMIT_NPROC)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status", encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            found.append(int(entry.name))
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
+def die_with_parent(parent):
+    """Have the kernel SIGKILL this process when its parent ends (kill -9 included),
+    and end now if that happened already (the parent is no longer `parent`)."""
+    if _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class Sandbox:
-    """A started runner; `request` sends one message and returns its reply."""
+    """A started runner; `request` sends one message and returns its reply.
 
-    def __init__(self, limits=None, isolate=True, slot=0):
+    uid: the unprivileged uid the student's code runs under when the grader is
+    root (None: this process's own, autograder.uids.process_uid)."""
+
+    def __init__(self, limits=None, isolate=True, uid=None):
         self.limits = limits or Limits()
         self.isolate = isolate
-        self.uid = FIRST_SANDBOX_UID + slot
+        self.uid = uid
         self.process = None
         self.channel = None
+        self.init_pidfd = None  # the sandbox's pid namespace init: ending it ends everything inside
 
     # -- starting and stopping -------------------------------------------------
-    def command(self):
+    def command(self, info_fd=None):
+        """The command line; bwrap writes its pid namespace's init pid to info_fd."""
         python = [sys.executable, "-s", "-E"]
         if not self.isolate:
             return python + [str(HERE / "runner.py"), "-1"]
@@ -147,27 +151,30 @@ class Sandbox:
                 binds += ["--symlink", os.readlink(path), str(path)]
             elif path.exists():
                 binds += ["--ro-bind", str(path), str(path)]
+        optional = ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                    "--ro-bind-try", "/etc/fonts", "/etc/fonts"]
         # bwrap makes missing parent folders mode 0700, which the dropped uid could not
         # enter: create every parent of a mount point ourselves, mode 0755.
-        mount_points = [binds[i + 2] for i, word in enumerate(binds) if word == "--ro-bind"] + ["/grader/x"]
-        parents = sorted({str(parent) for point in mount_points for parent in Path(point).parents} - {"/"})
+        words = binds + optional
+        mount_points = [words[i + 2] for i, word in enumerate(words) if word in ("--ro-bind", "--ro-bind-try")]
+        parents = sorted({str(parent) for point in mount_points + ["/grader/x"]
+                          for parent in Path(point).parents} - {"/"})
         folders = [word for parent in parents for word in ("--perms", "0755", "--dir", parent)]
         user_namespace = [] if os.geteuid() == 0 else ["--unshare-user"]
-        return ["bwrap", "--die-with-parent", "--new-session", *user_namespace,
+        uid = -1 if os.geteuid() != 0 else self.uid if self.uid is not None else uids.process_uid()
+        return ["bwrap", "--die-with-parent", "--new-session", *user_namespace, "--info-fd", str(info_fd),
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--ro-bind", "/usr", "/usr",
                 # The writable folders first: a Python installation that lives under /tmp
                 # (a checkout there) is then bound on top of the new /tmp, not hidden by it.
                 "--perms", "1777", "--size", str(self.limits.home_bytes), "--tmpfs", "/tmp",
                 "--size", str(self.limits.home_bytes), "--tmpfs", HOME,
-                *folders, *binds,
-                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/fonts", "/etc/fonts",
+                *folders, *binds, *optional,
                 "--proc", "/proc", "--dev", "/dev",
                 "--ro-bind", str(HERE / "runner.py"), "/grader/runner.py",
                 "--ro-bind", str(HERE / "wire.py"), "/grader/wire.py",
                 "--chdir", HOME,
-                *python, "/grader/runner.py", str(self.uid)]
+                *python, "/grader/runner.py", str(uid)]
 
     def environment(self):
         env = {"PATH": "/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
@@ -180,8 +187,9 @@ class Sandbox:
             env["HOME"] = env["MPLCONFIGDIR"] = self.workdir.name
         return env
 
-    def _set_limits(self):
+    def _set_limits(self, parent):
         os.setsid()  # its own process group: a kill reaches every process it started
+        die_with_parent(parent)  # (bwrap's --die-with-parent does it again for the sandbox's inside)
         limits = self.limits
         for name, value in [(resource.RLIMIT_AS, limits.memory_bytes),
                             (resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -194,18 +202,63 @@ class Sandbox:
     def start(self):
         # Without the sandbox the runner still gets a folder of its own to write in.
         self.workdir = None if self.isolate else tempfile.TemporaryDirectory(prefix="runner-")
-        self.process = subprocess.Popen(
-            self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=self.environment(), cwd=self.workdir.name if self.workdir else None,
-            preexec_fn=self._set_limits)
+        deadline = time.monotonic() + self.limits.start_seconds
+        info_read, info_write = os.pipe() if self.isolate else (None, None)
+        parent = os.getpid()
+        try:
+            self.process = subprocess.Popen(
+                self.command(info_write), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.environment(), cwd=self.workdir.name if self.workdir else None,
+                pass_fds=() if info_write is None else (info_write,),
+                preexec_fn=lambda: self._set_limits(parent))
+        finally:
+            if info_write is not None:
+                os.close(info_write)
+        if info_read is not None:
+            self.init_pidfd = self._open_init(info_read, deadline)
         self.channel = wire.Channel(self.process.stdout.fileno(), self.process.stdin.fileno())
-        reply, _ = self._receive(time.monotonic() + self.limits.start_seconds, "starting Python")
+        reply, _ = self._receive(deadline, "starting Python")
         if reply.get("op") != "ready":
             self.stop()
             raise SandboxFault("the student's process did not start properly")
         return self
 
-    def stop(self):
+    def _open_init(self, info_read, deadline):
+        """A pidfd on the init of bwrap's pid namespace (from --info-fd), or None if bwrap
+        failed before starting it (then the runner's silence says why)."""
+        data = b""
+        try:
+            while time.monotonic() < deadline and select.select([info_read], [], [], 0.5)[0]:
+                chunk = os.read(info_read, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(info_read)
+        try:
+            init = int(json.loads(data)["child-pid"])
+            pidfd = os.pidfd_open(init)
+        except (ValueError, KeyError, TypeError, OSError):
+            return None
+        # The pid is bwrap's child unless it died already and the number was reused.
+        try:
+            with open(f"/proc/{init}/status", encoding="ascii", errors="replace") as handle:
+                parent = next(int(line.split()[1]) for line in handle if line.startswith("PPid:"))
+        except (OSError, StopIteration, ValueError):
+            parent = None
+        if parent != self.process.pid:
+            os.close(pidfd)
+            return None
+        return pidfd
+
+    def stop(self, seconds=10.0):
+        """End the sandbox and wait until every process in it is gone.
+
+        Killing bwrap ends its pid namespace's init, and with it, by the kernel,
+        every process inside; they die a moment later, and a restart under the same
+        uid before they are gone would find the process limit still full (after a
+        fork bomb). The init's pidfd becomes readable only when all of them are gone.
+        """
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -218,29 +271,14 @@ class Sandbox:
             stream.close()
         if self.workdir is not None:
             self.workdir.cleanup()
-        self._end_leftovers()
-
-    def _end_leftovers(self, seconds=10.0):
-        """Wait until no process of the sandbox's uid is left, killing any that are.
-
-        Killing bwrap ends the sandbox's pid namespace, but its processes die a
-        moment later: a restart under the same uid before they are gone would find
-        the process limit still full (after a fork bomb). The uid belongs to this
-        slot of this grading run alone, so every process of it is this sandbox's.
-        """
-        if not self.isolate or os.geteuid() != 0:
-            return
-        deadline = time.monotonic() + seconds
-        while True:
-            left = processes_of_uid(self.uid)
-            if not left or time.monotonic() > deadline:
-                return
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.02)
+        if self.init_pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            select.select([self.init_pidfd], [], [], seconds)
+            os.close(self.init_pidfd)
+            self.init_pidfd = None
 
     def alive(self):
         return self.process is not None and self.process.poll() is None

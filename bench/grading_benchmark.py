@@ -257,9 +257,9 @@ def profile(work, assignment, repeat=5):
                   "InteractiveShell.instance()"]), repeat)
     for isolate, label in ((True, "sandbox"), (False, "no sandbox")):
         parts[f"runner start + stop ({label})"] = best_time(
-            lambda: Sandbox(Limits(), isolate, 0).start().stop(), repeat)
+            lambda: Sandbox(Limits(), isolate).start().stop(), repeat)
         parts[f"judge one notebook ({label})"] = best_time(
-            lambda: NotebookJudge(source, Limits(), isolate, 0).grade(cells), repeat)
+            lambda: NotebookJudge(source, Limits(), isolate).grade(cells), repeat)
         parts[f"grade_submission ({label})"] = best_time(
             lambda: grading.grade_submission(assignment, student, folder, "profile", isolate), repeat)
     # The tests call the student's functions across the sandbox's pipe; count and time the calls.
@@ -277,7 +277,7 @@ def profile(work, assignment, repeat=5):
     for name in counted:
         setattr(judge.Session, name, counting(name))
     try:
-        NotebookJudge(source, Limits(), True, 0).grade(cells)
+        NotebookJudge(source, Limits(), True).grade(cells)
     finally:
         for name, original in originals.items():
             setattr(judge.Session, name, original)
