@@ -110,6 +110,7 @@ class InboundEntry:
     """One submission folder of the exchange's inbound folder, as collect sees it."""
     student: str  # the user name the entry's name claims
     folder: Path
+    named: datetime.datetime = None  # aware UTC: the time in its name
     time: datetime.datetime = None  # aware UTC: when it was submitted (see submission_time)
     problem: str = ""  # why it is refused; "" when it can be collected
     note: str = ""  # what the instructor should know about an accepted entry
@@ -174,9 +175,12 @@ def exchange_submissions(config, assignment, check_owner=True):
         if entry.problem:
             refused.append(entry)
             continue
-        named = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
-        entry.time, entry.note = submission_time(entry.folder, named)
-        if entry.student not in latest or entry.time > latest[entry.student].time:
+        entry.named = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
+        entry.time, entry.note = submission_time(entry.folder, entry.named)
+        # Which of a student's own entries counts: the latest by name, as nbgrader
+        # chooses (the student's own choice among their own work); its time is checked.
+        if entry.student not in latest or (entry.named, entry.time) > (latest[entry.student].named,
+                                                                       latest[entry.student].time):
             latest[entry.student] = entry
     return sorted([*latest.values(), *refused], key=lambda e: (e.student, e.folder.name))
 

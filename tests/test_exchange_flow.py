@@ -3,10 +3,18 @@ release, fetch as a student, solve, submit, collect, grade, feedback, fetch the 
 
 alice works with nbgrader's own command line (her own HOME, as on JupyterHub);
 bob through nbgrader's exchange classes (faster; the same code the command runs)
-and submits twice; mallory and eve write hostile entries into the inbound folder,
-which anyone can write to.
+and submits twice; carl submits late and backdates his entry (its name and its
+timestamp.txt); mallory and eve write hostile entries into the inbound folder,
+which anyone can write to, one of them a blank in alice's name.
+
+Each student is a user account of its own: the suite runs as root, writes each
+entry and gives it to its student's uid (chown), and the exchange's account
+lookup (autograder.exchange.user_name) knows these uids by name. Without root
+nothing can be given away: the owner check is then switched off and its own
+tests are skipped.
 """
 import argparse
+import datetime
 import os
 import subprocess
 import sys
@@ -19,12 +27,18 @@ from traitlets.config import Config
 from autograder import release as release_command
 from autograder.cli import main
 from autograder.config import load_config
+from autograder import exchange as exchange_module
 from autograder.exchange import exchange_root, release_to_exchange
-from autograder.submissions import read_timestamp
+from autograder.submissions import format_timestamp, parse_submission_time, read_timestamp
 from submission_factory import make_submission
 
 COURSE_ID = "attention-test"
 ASSIGNMENT = "scoring_functions"
+AS_ROOT = os.geteuid() == 0
+# The students' user accounts: uids far above any real account's.
+UIDS = {name: 3_100_000 + number for number, name in enumerate(("alice", "bob", "carl", "mallory", "eve"))}
+NAMES = {uid: name for name, uid in UIDS.items()}
+LATE_PER_DAY = 0.25
 
 
 def student_app(kind, home, student, exchange):
@@ -61,6 +75,21 @@ def student_cli(home, student, exchange, env, *command):
     return done.stdout + done.stderr
 
 
+def give(path, student):
+    """Make `student` the owner of an inbound entry and everything in it (links themselves)."""
+    if not AS_ROOT:
+        return
+    uid = UIDS[student]
+    os.lchown(path, uid, uid)
+    for parent, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(Path(parent) / name, uid, uid)
+
+
+def entries(inbound, student):
+    return sorted(inbound.glob(f"{student}+{ASSIGNMENT}+*"))
+
+
 def solve(home, notebook):
     path = home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert path.is_file()  # fetched
@@ -72,8 +101,13 @@ def flow(tmp_path_factory, tool_env):
     base = tmp_path_factory.mktemp("flow")
     course = base / "course"
     course.mkdir()
-    # A relative exchange path is taken from the course folder.
-    (course / "course.toml").write_text(f'exchange = "../exchange"\ncourse_id = "{COURSE_ID}"\n')
+    # A relative exchange path is taken from the course folder. Due an hour ago:
+    # every submission below is late by one started day.
+    started = datetime.datetime.now(datetime.timezone.utc)
+    due = started - datetime.timedelta(hours=1)
+    (course / "course.toml").write_text(
+        f'exchange = "../exchange"\ncourse_id = "{COURSE_ID}"\n'
+        f'[due]\n{ASSIGNMENT} = "{due.isoformat()}"\n[late_penalty]\nper_day = {LATE_PER_DAY}\n')
     config = load_config(course)
     exchange = exchange_root(config)
     assert exchange == (base / "exchange").resolve()
@@ -84,7 +118,7 @@ def flow(tmp_path_factory, tool_env):
         patch.setattr(release_command, "release", lambda ids=None: [])
         assert release_command.run(args, config) == 0
 
-    homes = {name: base / "home" / name for name in ("alice", "bob")}
+    homes = {name: base / "home" / name for name in ("alice", "bob", "carl")}
     for home in homes.values():
         home.mkdir(parents=True)
     student_cli(homes["alice"], "alice", exchange, tool_env, "fetch_assignment")
@@ -99,18 +133,72 @@ def flow(tmp_path_factory, tool_env):
     student_app("ExchangeSubmit", homes["bob"], "bob", exchange)
 
     inbound = exchange / COURSE_ID / "inbound"
+    give(*entries(inbound, "alice"), "alice")
+    for entry in entries(inbound, "bob"):
+        give(entry, "bob")
+
+    # carl submits an hour late, then renames his entry and rewrites its timestamp.txt
+    # to claim two days earlier, before the due date.
+    student_app("ExchangeFetchAssignment", homes["carl"], "carl", exchange)
+    solve(homes["carl"], make_submission(ASSIGNMENT))
+    student_app("ExchangeSubmit", homes["carl"], "carl", exchange)
+    claimed = format_timestamp(started - datetime.timedelta(days=2))
+    (submitted,) = entries(inbound, "carl")
+    backdated = submitted.with_name(f"carl+{ASSIGNMENT}+{claimed}+{submitted.name.rsplit('+', 1)[1]}")
+    submitted.rename(backdated)
+    (backdated / "timestamp.txt").write_text(claimed)
+    give(backdated, "carl")
+
+    # mallory puts a blank notebook in alice's name, named later than her real submission;
+    # and one in bob's name whose folder bob owns but whose notebook she wrote.
+    later = format_timestamp(started + datetime.timedelta(hours=1))
+    for victim, owner in (("alice", "mallory"), ("bob", "bob")):
+        forged = inbound / f"{victim}+{ASSIGNMENT}+{later}+forged"
+        forged.mkdir()
+        nbformat.write(make_submission(ASSIGNMENT, blank=set(reference_answers_of())),
+                       forged / f"{ASSIGNMENT}.ipynb")
+        (forged / "timestamp.txt").write_text(later)
+        give(forged, "mallory")
+        if owner != "mallory" and AS_ROOT:
+            os.lchown(forged, UIDS[owner], UIDS[owner])
+
     (inbound / f"mallory+{ASSIGNMENT}+not a time").mkdir()
     eve = inbound / f"eve+{ASSIGNMENT}+2026-10-01 12:00:00.000000 UTC+abc"
     eve.mkdir()
     (eve / f"{ASSIGNMENT}.ipynb").symlink_to(config.root / "gradebook.db")
+    give(eve, "eve")
     (inbound / f"trent+{ASSIGNMENT}+2026-10-01 12:00:00.000000 UTC+abc").symlink_to(config.root / "source")
     return argparse.Namespace(config=config, course=course, exchange=exchange, homes=homes,
-                              inbound=inbound, bob_final=bob_final, env=tool_env)
+                              inbound=inbound, bob_final=bob_final, env=tool_env, due=due,
+                              claimed=claimed, started=started)
+
+
+def reference_answers_of():
+    from submission_factory import reference_answers
+
+    return reference_answers(ASSIGNMENT)
+
+
+@pytest.fixture(autouse=True)
+def accounts(monkeypatch):
+    """The exchange's account lookup knows the students' uids (and every real account)."""
+    real = exchange_module.user_name
+    monkeypatch.setattr(exchange_module, "user_name", lambda uid: NAMES.get(uid) or real(uid))
 
 
 def collect(flow, capsys):
-    code = main(["--course", str(flow.course), "collect", "--from-exchange", ASSIGNMENT])
+    owner_check = [] if AS_ROOT else ["--no-owner-check"]
+    code = main(["--course", str(flow.course), "collect", "--from-exchange", ASSIGNMENT, *owner_check])
     return code, capsys.readouterr().out
+
+
+def rows(out):
+    """{(student, status): [detail, ...]} of collect's table."""
+    found = {}
+    for line in out.splitlines()[2:-1]:
+        student, status, *detail = line.split(maxsplit=2)
+        found.setdefault((student, status), []).append(" ".join(detail))
+    return found
 
 
 def test_release_puts_the_student_version_in_the_exchange(flow):
@@ -123,18 +211,24 @@ def test_release_puts_the_student_version_in_the_exchange(flow):
 def test_collect_takes_each_students_latest_submission(flow, capsys):
     code, out = collect(flow, capsys)
     assert code == 1, out  # the hostile entries are refused
-    rows = {line.split()[0] + " " + line.split()[1] for line in out.splitlines()[2:-1]}
-    assert {"alice collected", "bob collected", "mallory refused", "eve refused", "trent refused"} <= rows
-    assert out.strip().endswith("2 collected, 0 unchanged, 4 refused")
+    found = rows(out)
+    assert {("alice", "collected"), ("bob", "collected"), ("carl", "collected"), ("mallory", "refused"),
+            ("eve", "refused"), ("trent", "refused")} <= set(found), out
+    refused = 6 if AS_ROOT else 4  # with the owner check: the two forged entries
+    assert out.strip().endswith(f"3 collected, 0 unchanged, {refused} refused"), out
     assert "symbolic link" in out and "not a submission name nbgrader can read" in out
 
-    for student in ("alice", "bob"):
+    for student in ("alice", "bob", "carl"):
         folder = flow.config.submitted(student, ASSIGNMENT)
         assert sorted(p.name for p in folder.iterdir()) == [
             f"{ASSIGNMENT}.ipynb", "submission_secret.txt", "timestamp.txt"]
-        entry = max(flow.inbound.glob(f"{student}+*"), key=read_timestamp)  # the latest
-        assert (folder / "timestamp.txt").read_text() == (entry / "timestamp.txt").read_text()
+        entry = max((e for e in entries(flow.inbound, student) if "forged" not in e.name), key=read_timestamp)
         assert (folder / "submission_secret.txt").read_bytes() == (entry / "submission_secret.txt").read_bytes()
+        # The time the exchange wrote it: not before the time it claims, and during this run.
+        collected = read_timestamp(folder)
+        assert read_timestamp(entry) <= collected or student == "carl"
+        assert flow.started - datetime.timedelta(seconds=1) <= collected <= datetime.datetime.now(
+            datetime.timezone.utc), (student, collected)
     bob = flow.config.submitted("bob", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
     assert nbformat.read(bob, as_version=4) == flow.bob_final
     for name in ("eve", "trent", "mallory"):
@@ -142,8 +236,36 @@ def test_collect_takes_each_students_latest_submission(flow, capsys):
 
     stats = {p: p.stat().st_mtime_ns for p in flow.config.submitted().rglob("*")}
     code, out = collect(flow, capsys)
-    assert "0 collected, 2 unchanged, 4 refused" in out
+    assert f"0 collected, 3 unchanged, {refused} refused" in out
     assert {p: p.stat().st_mtime_ns for p in flow.config.submitted().rglob("*")} == stats
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="giving an entry to another user account needs root")
+def test_an_entry_written_by_another_user_is_refused_and_never_replaces_the_real_one(flow, capsys):
+    code, out = collect(flow, capsys)
+    found = rows(out)
+    forged_in_alices_name = [d for d in found[("alice", "refused")] if "forged" in d]
+    assert len(forged_in_alices_name) == 1, out
+    assert "the entry is owned by mallory, not by alice" in forged_in_alices_name[0]
+    # bob's own folder, with a notebook mallory wrote in it
+    (forged_in_bobs_name,) = [d for d in found[("bob", "refused")] if "forged" in d]
+    assert f"{ASSIGNMENT}.ipynb is owned by mallory, not by bob" in forged_in_bobs_name
+    # The real answers stay: alice's full notebook, bob's last real submission.
+    (alices,) = [e for e in entries(flow.inbound, "alice") if "forged" not in e.name]
+    collected = flow.config.submitted("alice", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    assert collected.read_bytes() == (alices / f"{ASSIGNMENT}.ipynb").read_bytes()
+    assert nbformat.read(flow.config.submitted("bob", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb",
+                         as_version=4) == flow.bob_final
+
+
+def test_a_backdated_entry_is_timed_by_the_file_system_not_by_its_claims(flow, capsys):
+    code, out = collect(flow, capsys)
+    (carl,) = entries(flow.inbound, "carl")
+    assert parse_submission_time((carl / "timestamp.txt").read_text()) < flow.due  # what he claims
+    collected = read_timestamp(flow.config.submitted("carl", ASSIGNMENT))
+    assert collected > flow.due >= collected - datetime.timedelta(days=1)  # one started day late
+    (detail,) = rows(out)[("carl", "unchanged")]
+    assert f"its timestamp.txt says {flow.claimed}" in detail and f"its name says {flow.claimed}" in detail
 
 
 def test_feedback_pages_reach_only_their_student(flow, capsys):
@@ -163,7 +285,8 @@ def test_feedback_pages_reach_only_their_student(flow, capsys):
     # bob fetches feedback for each of his submissions he has feedback for: the last one.
     bob_pages = list((flow.homes["bob"] / ASSIGNMENT / "feedback").rglob("*.html"))
     assert [p.read_text() for p in bob_pages] == [feedback["bob"]]
-    assert bob_pages[0].parent.name == (flow.config.submitted("bob", ASSIGNMENT) / "timestamp.txt").read_text()
+    bobs_last = max((e for e in entries(flow.inbound, "bob") if "forged" not in e.name), key=read_timestamp)
+    assert bob_pages[0].parent.name == bobs_last.name.split("+")[2]  # the time his own submit gave it
 
     # Feedback older than the submission it would answer is not released.
     notebook = flow.config.submitted("bob", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
@@ -201,3 +324,15 @@ def test_grade_and_feedback_end_to_end(flow, capsys):
         page = flow.config.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html"
         fetched = list((flow.homes[student] / ASSIGNMENT / "feedback").rglob(f"{ASSIGNMENT}.html"))
         assert [p.read_bytes() for p in fetched] == [page.read_bytes()]
+
+
+def test_the_backdated_submission_pays_the_late_penalty(flow):
+    """After grading: carl claimed two days before the due date; he pays for the day he was late."""
+    from autograder.export import collect as read_grades
+
+    totals = {total.student: total for total in read_grades(flow.config, [ASSIGNMENT]).totals[ASSIGNMENT]}
+    carl = totals["carl"]
+    assert carl.raw_score == carl.max_score > 0
+    assert carl.late_days == 1
+    assert carl.penalty == pytest.approx(LATE_PER_DAY * carl.raw_score)
+    assert carl.final_score == pytest.approx((1 - LATE_PER_DAY) * carl.max_score)
