@@ -94,21 +94,27 @@ def read_roster(path):
         if not any(cell.strip() for cell in cells):
             continue
         values = {f: cells[i].strip() if i < len(cells) else "" for f, i in columns.items()}
+        # The id is checked as written, spaces around it aside: a cell "carol\n" is no
+        # id, not "carol" (ids are refused, never repaired).
+        values["id"] = cells[columns["id"]].strip(" ") if columns["id"] < len(cells) else ""
         problem = (student_id_problem(values["id"]) if values["id"] else "no student id")
         for name, value in values.items():
             if not problem and len(value) > MAX_LENGTH:
                 problem = f"{name} longer than {MAX_LENGTH} characters"
         if not problem and values.get("email") and not re.fullmatch(r"[^@\s]+@[^@\s]+", values["email"]):
             problem = f"email {values['email']!r} is not an address"
-        if not problem and values["id"] in seen:
-            problem = f"student {values['id']!r} already on line {seen[values['id']]}"
+        if not problem and values["id"].lower() in seen:
+            line_before, id_before = seen[values["id"].lower()]
+            problem = (f"student {values['id']!r} already on line {line_before}" if id_before == values["id"] else
+                       f"student {values['id']!r} differs only in case from {id_before!r} on line {line_before} "
+                       "(they would share a folder on a case-insensitive file system)")
         lms_id = values.get("lms_user_id", "")
         if not problem and lms_id and lms_id in lms_seen:
             problem = f"lms_user_id {lms_id!r} already given to {lms_seen[lms_id]!r}"
         if problem:
             roster.errors.append((line, problem))
             continue
-        seen[values["id"]] = line
+        seen[values["id"].lower()] = (line, values["id"])
         if lms_id:
             lms_seen[lms_id] = values["id"]
         roster.rows.append((line, values))

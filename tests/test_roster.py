@@ -98,3 +98,30 @@ def test_check_only_writes_nothing(course, tmp_path, capsys):
     assert main(["--course", str(course), "roster", path, "--check"]) == 0
     assert "1 rows good, 0 refused" in capsys.readouterr().out
     assert not (course / "gradebook.db").exists()
+
+
+def test_the_student_id_rule_is_checked_on_the_whole_cell(course, tmp_path, capsys):
+    """One rule for every way in (autograder.submissions.STUDENT_ID): refused, never repaired."""
+    long_id = "a" * 65
+    path = write(tmp_path / "roster.csv",
+                 "id,first_name\n"
+                 "carol_,Carol\n"
+                 '"carol\n",Carol with a newline\n'
+                 "..,Dots\n"
+                 ".git,Git\n"
+                 "a+b,Plus\n"
+                 f"{long_id},Long\n"
+                 ",Empty\n"
+                 "a@b.org,Mail\n"
+                 f"{'b' * 64},Longest\n"
+                 "CAROL_,Shouting\n")
+    assert main(["--course", str(course), "roster", path]) == 1
+    out = capsys.readouterr().out
+    reasons = [line.split(": refused: ", 1)[1] for line in out.splitlines() if ": refused: " in line]
+    expected = ["invalid student id 'carol\\n'", "invalid student id '..'", "invalid student id '.git'",
+                "invalid student id 'a+b'", f"invalid student id '{long_id}'", "no student id",
+                "student 'CAROL_' differs only in case from 'carol_'"]
+    assert len(reasons) == len(expected), out
+    for reason, start in zip(reasons, expected):
+        assert reason.startswith(start), (reason, start)
+    assert sorted(students(course)) == sorted(["a@b.org", "b" * 64, "carol_"])
