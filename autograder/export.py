@@ -182,10 +182,21 @@ def collect(config, assignments):
 
 
 def _roster(gradebook):
+    """The gradebook's students. One whose id breaks the student id rule (added to
+    the gradebook by other means, "carol\n") gets no row: an LMS would read it as
+    another student's. It is named on stderr."""
+    from autograder.submissions import student_id_problem
+
     if gradebook is None:
         return {}
-    return {s.id: Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
-            for s in gradebook.students}
+    roster = {}
+    for s in gradebook.students:
+        problem = student_id_problem(s.id)
+        if problem:
+            print(f"export: gradebook student left out: {problem}", file=sys.stderr)
+            continue
+        roster[s.id] = Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
+    return roster
 
 
 def _questions(config, gradebook, assignment, results):
