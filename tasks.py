@@ -7,6 +7,8 @@
                                        when missing, run the whole test suite
     python3 tasks.py release           regenerate exercises/ from solutions/
     python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
+    python3 tasks.py install-cells     write each chapter's first code cell, which installs
+                                       attnlib from the repository named in _config.yml
 
 The virtual environment lives in .venv/ and is rebuilt whenever
 requirements.txt changes.
@@ -130,8 +132,82 @@ def cmd_clean_notebooks():
     return 0
 
 
+# The first code cell of every chapter. A chapter opened on its own (a download,
+# Colab, a fresh JupyterHub) has NumPy and Matplotlib but not attnlib: the cell
+# installs attnlib alone (attnlib/pyproject.toml), never the grader. The
+# address comes from _config.yml (repository.url); `install-cells` writes it
+# and tests/test_notebooks_anywhere.py fails when a chapter disagrees.
+INSTALL_CELL_TAG = "hide-input"
+INSTALL_CELL = '''\
+# Run this cell first. Outside the course's repository (a download, Colab, a
+# fresh JupyterHub) it installs the course's helper package attnlib with pip.
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+
+COURSE_REPOSITORY = "{url}"
+
+if importlib.util.find_spec("attnlib") is None:
+    source = os.environ.get("ATTNLIB_SOURCE", f"git+{{COURSE_REPOSITORY}}#subdirectory=attnlib")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
+    importlib.invalidate_caches()'''
+
+
+def repository_url():
+    """repository.url from _config.yml, the one place that names the repository."""
+    import yaml  # in .venv (the book's own dependency), not in a bare python3
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def install_cell_source(url):
+    return INSTALL_CELL.format(url=url)
+
+
+def is_install_cell(cell):
+    return cell["cell_type"] == "code" and INSTALL_CELL_TAG in cell.get("metadata", {}).get("tags", []) \
+        and "ATTNLIB_SOURCE" in "".join(cell["source"])
+
+
+def write_install_cell(path, url):
+    """Make the notebook's first code cell the install cell (replacing an older one)."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cells = [cell for cell in notebook["cells"] if not is_install_cell(cell)]
+    first_code = next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
+    source = install_cell_source(url)
+    cell = {"cell_type": "code", "execution_count": None, "outputs": [],
+            "metadata": {"tags": [INSTALL_CELL_TAG]},
+            "source": source.splitlines(keepends=True)}
+    cells.insert(first_code, cell)
+    if cells == notebook["cells"]:
+        return False
+    notebook["cells"] = cells
+    text = json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def chapter_notebooks():
+    return sorted(ROOT.glob("book/[0-9][0-9]_*.ipynb"))
+
+
+def cmd_install_cells():
+    try:
+        url = repository_url()
+    except ImportError:  # a bare python3: run again with the environment's Python
+        ensure_environment()
+        return run(PYTHON, Path(__file__).name, "install-cells")
+    for path in chapter_notebooks():
+        if write_install_cell(path, url):
+            print(f"wrote the install cell of {path.relative_to(ROOT)}")
+    return 0
+
+
 COMMANDS = {"book": cmd_book, "test": cmd_test, "release": cmd_release,
-            "clean-notebooks": cmd_clean_notebooks}
+            "clean-notebooks": cmd_clean_notebooks, "install-cells": cmd_install_cells}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
