@@ -1,13 +1,11 @@
 """Student ids, notebook names and notebook files: the checks every way in shares.
 
 `collect` uses these to decide what to copy into COURSE/submitted/, the grader
-to decide what it can grade (`notebook_problem`, `STUDENT_ID`), and
-`find_submissions` reads a folder laid out STUDENT_ID/NOTEBOOK.ipynb.
+to decide what it can grade (`notebook_problem`, `STUDENT_ID`, `match_notebooks`).
 """
 import datetime
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -33,14 +31,6 @@ MAX_NESTING = 100
 
 # What a renamed copy of a notebook carries after its name: "nb (1)", "nb-2", "nb_3", "nb copy".
 _COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|[-_ ]\d+|[-_ ]copy(?:[-_ ]?\d+)?|\s+-\s+copy)+$", re.I)
-
-
-@dataclass
-class Submission:
-    student_id: str
-    folder: Path
-    notebooks: dict  # notebook name -> Path of the student's file for it
-    problem: str = ""  # why it cannot be graded normally; "" when it can
 
 
 def is_student_id(text):
@@ -106,42 +96,6 @@ def _same_name(file_name, expected):
 
 def _contains_name(file_name, expected):
     return expected.lower() in _stem(file_name)
-
-
-def find_submissions(folder, expected_notebooks):
-    """One Submission per student folder, sorted by student id.
-
-    A folder holding a single notebook under another name is matched to the
-    expected one when the assignment has a single notebook.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SystemExit(f"submissions folder not found: {folder}")
-    found = []
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
-        found.append(_read_student_folder(student_dir, expected_notebooks))
-    return found
-
-
-def _read_student_folder(student_dir, expected_notebooks):
-    student_id = student_dir.name
-    submission = Submission(student_id, student_dir, {})
-    if not is_student_id(student_id):
-        submission.problem = f"invalid student id {student_id!r}"
-        return submission
-    present = {p.name: p for p in student_dir.glob("*.ipynb") if p.is_file() and not p.is_symlink()}
-    matched, _ambiguous = match_notebooks(sorted(present), expected_notebooks)
-    submission.notebooks = {name: present[matched[name]] for name in expected_notebooks if name in matched}
-    if not submission.notebooks:
-        submission.problem = "no notebook found (expected " + ", ".join(
-            f"{name}.ipynb" for name in expected_notebooks) + ")"
-        return submission
-    for name, path in submission.notebooks.items():
-        reason = notebook_problem(path)
-        if reason:
-            submission.problem = f"{path.name}: {reason}"
-            break
-    return submission
 
 
 def notebook_problem(path):
