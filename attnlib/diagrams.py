@@ -13,8 +13,10 @@ The API (stable: the chapters depend on it)::
     fig, ax = canvas(width, height)            # a blank drawing area, axes hidden
     b = box(ax, (x, y), "label", width=1.2, height=0.5, kind="input")
                                                # rounded box centred at (x, y); text may be $math$
-    arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False)
-                                               # start/end: a box, a grid cell or an (x, y) point
+    n = node(ax, (x, y), "label", radius=0.25, kind="input")  # a circle, e.g. a graph's node
+    arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False, at=0.5)
+                                               # start/end: a box, node, grid cell or (x, y) point;
+                                               # the label sits at fraction `at` along the arrow
     cells = grid(ax, (x, y), data, cell=0.35, kind="weights", row_labels=None,
                  col_labels=None, annotate=False, fmt="{:.2f}")
                                                # a matrix of cells, (x, y) its top-left corner;
@@ -43,7 +45,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_rgba
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 
 from attnlib.plotting import ATTENTION_CMAP, MAX_FIGURE_WIDTH
 
@@ -111,8 +113,25 @@ def box(ax, xy, label="", width=1.2, height=0.5, kind="plain", size=FONT_SIZE):
     return patch
 
 
+def node(ax, xy, label="", radius=0.25, kind="input", size=FONT_SIZE):
+    """A circle of `radius` inches centred at `xy` with `label` in its middle (a graph's node).
+
+    Returns the Circle; its label is the Text in `patch.label_text`.
+    """
+    if radius <= 0:
+        raise ValueError(f"a node needs a positive radius; got {radius}")
+    fill, outline = _colours(kind)
+    patch = Circle(xy, radius, facecolor=fill, edgecolor=outline, linewidth=LINE_WIDTH, zorder=2)
+    ax.add_patch(patch)
+    patch.label_text = text(ax, xy, label, size=size, zorder=3) if label else None
+    return patch
+
+
 def _bounds(patch):
-    """(x0, y0, x1, y1) of a box or grid cell in data coordinates (inches)."""
+    """(x0, y0, x1, y1) of a box, node or grid cell in data coordinates (inches)."""
+    if isinstance(patch, Circle):
+        (x, y), r = patch.center, patch.radius
+        return (x - r, y - r, x + r, y + r)
     if isinstance(patch, FancyBboxPatch):
         pad = patch.get_boxstyle().pad
         return (patch.get_x() - pad, patch.get_y() - pad,
@@ -120,11 +139,12 @@ def _bounds(patch):
     if isinstance(patch, Rectangle):
         return (patch.get_x(), patch.get_y(),
                 patch.get_x() + patch.get_width(), patch.get_y() + patch.get_height())
-    raise TypeError(f"expected a box or a grid cell; got {type(patch).__name__}")
+    raise TypeError(f"expected a box, a node or a grid cell; got {type(patch).__name__}")
 
 
 def edge(patch, side):
-    """The middle of one side ("top", "bottom", "left", "right") or the "centre" of a box or cell."""
+    """The middle of one side ("top", "bottom", "left", "right") or the "centre" of a box,
+    node or cell (for a node, the points of its bounding square)."""
     x0, y0, x1, y1 = _bounds(patch)
     points = {"top": ((x0 + x1) / 2, y1), "bottom": ((x0 + x1) / 2, y0),
               "left": (x0, (y0 + y1) / 2), "right": (x1, (y0 + y1) / 2),
@@ -135,11 +155,12 @@ def edge(patch, side):
 
 
 def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False,
-          size=SMALL_SIZE):
-    """An arrow from `start` to `end`: each a box or grid cell (the arrow stops at its
-    outline) or an (x, y) point.
+          size=SMALL_SIZE, at=0.5):
+    """An arrow from `start` to `end`: each a box, node or grid cell (the arrow stops at
+    its outline) or an (x, y) point.
 
-    label: text written on a white patch at the arrow's middle (e.g. a weight "0.71").
+    label: text written on a white patch on the arrow (e.g. a weight "0.71"), at the
+    fraction `at` of the way from start to end (0.5: the middle).
     weight: a number in [0, 1]; the line gets thicker and darker with it, so a figure
     shows how much each arrow carries. bend: 0 for straight; positive curves to the
     right of the direction of travel (Matplotlib's arc3 radius; 0.3 is a gentle curve).
@@ -147,6 +168,8 @@ def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed
     """
     if kind not in ARROW_COLOURS:
         raise ValueError(f"unknown arrow kind {kind!r}; use one of {sorted(ARROW_COLOURS)}")
+    if not 0 <= at <= 1:
+        raise ValueError(f"at must be in [0, 1]; got {at}")
     width, alpha = LINE_WIDTH, 1.0
     if weight is not None:
         if not 0 <= weight <= 1:
@@ -163,11 +186,12 @@ def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed
     ax.add_patch(patch)
     patch.label_text = None
     if label is not None:
-        # The middle of arc3's quadratic Bezier curve: the chord's midpoint moved by bend/2
-        # along (dy, -dx).
+        # arc3 draws a quadratic Bezier curve whose control point is the chord's midpoint
+        # moved by `bend` times (dy, -dx); the label goes to the curve's point at t = at.
         (x1, y1), (x2, y2) = a, b
-        middle = ((x1 + x2) / 2 + bend * (y2 - y1) / 2, (y1 + y2) / 2 - bend * (x2 - x1) / 2)
-        patch.label_text = text(ax, middle, label, size=size, zorder=4,
+        control = np.array([(x1 + x2) / 2 + bend * (y2 - y1), (y1 + y2) / 2 - bend * (x2 - x1)])
+        place = (1 - at) ** 2 * np.array(a) + 2 * at * (1 - at) * control + at ** 2 * np.array(b)
+        patch.label_text = text(ax, tuple(place), label, size=size, zorder=4,
                                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white",
                                           edgecolor="none"))
     return patch

@@ -187,3 +187,26 @@ def test_outside_finds_what_sticks_out(drawing):
     label = diagrams.text(ax, (2.5, 2.98), "a label above the top")
     found = diagrams.outside(fig)
     assert late in found and late.label_text in found and label in found
+
+
+def test_node_is_a_labelled_circle_that_arrows_stop_at(drawing):
+    fig, ax = drawing
+    centre = diagrams.node(ax, (1, 1.5), "1", radius=0.3, kind="key")
+    other = diagrams.node(ax, (4, 1.5), "2", radius=0.3)
+    link = diagrams.arrow(ax, other, centre)
+    assert centre.radius == 0.3 and tuple(centre.center) == (1, 1.5)
+    assert diagrams.edge(centre, "right") == pytest.approx((1.3, 1.5))
+    xs = line_of(link)[:, 0]
+    assert 1.3 <= xs.min() < 1.4 and 3.6 < xs.max() <= 3.7  # from circle to circle
+    assert texts(ax) == ["1", "2"]
+    with pytest.raises(ValueError, match="positive radius"):
+        diagrams.node(ax, (1, 1), "x", radius=0)
+
+
+def test_label_at_a_fraction_of_the_arrow(drawing):
+    _, ax = drawing
+    near_start = diagrams.arrow(ax, (0, 0), (4, 2), label="a", at=0.25)
+    assert near_start.label_text.get_position() == pytest.approx((1, 0.5))
+    with pytest.raises(ValueError, match=r"at must be in \[0, 1\]"):
+        diagrams.arrow(ax, (0, 0), (1, 1), label="b", at=1.5)
+    assert len(ax.patches) == 1, "a refused arrow is not drawn"
