@@ -21,6 +21,23 @@ def best_time(function, repeats=3):
     return min(times)
 
 
+def best_cpu_time(function, repeats=3):
+    """CPU seconds of this process taken by the fastest of `repeats` calls of function().
+
+    On a shared machine wall time also counts the moments the scheduler hands the
+    core to another process, which hits long calls more often than short ones and
+    bends growth curves upwards. CPU time counts only our own work. With BLAS
+    pinned to one thread (set OPENBLAS_NUM_THREADS=1 before numpy loads) it is
+    the work of one core.
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        function()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
 def peak_memory(function):
     """Peak bytes allocated while function() runs, as traced by tracemalloc.
 
