@@ -7,6 +7,15 @@ inherits it draws with Agg, ``plt.show()`` does nothing, and the book is
 published without a single figure. We drop the variable before any notebook
 runs, so the kernels fall back to their own inline backend.
 
+Sharp figures. The inline backend draws PNGs at 100 dpi, which look blurred on
+the high-resolution screens of phones and most laptops. We give the build's
+kernels an IPython profile (a fresh ``IPYTHONDIR`` inside the build's doctree
+folder) that sets ``InlineBackend.figure_formats = {"retina"}``: every figure
+of every chapter is then a PNG at twice the resolution, with its display size
+in the output's metadata, which myst-nb writes into the page as the image's
+width and height. PNG rather than SVG keeps heatmaps crisp cell by cell and
+works for every output format of the book.
+
 Scripts. Sphinx 7 registers every inline script (``add_js_file(None, body=...)``)
 twice: once under the filename ``None`` and once under ``''``, so the two copies
 do not compare equal and both are written into every page. The browser then logs
@@ -17,15 +26,32 @@ Static files. ``book/_static`` holds the favicon (without one the browser asks
 the server for ``/favicon.ico`` and logs a 404 on every site) and ``book.css``
 (narrow screens and code cells). jupyter-book only picks up a ``_static``
 folder at the book root, so we register ours here.
+
+Exercise launch links. The theme's launch buttons open the page's own
+notebook. A chapter's Exercises section names its exercise notebook with
+``{exercise-launch}`exercises/NAME/NAME.ipynb` ``, which renders links that open
+that notebook on Colab and on Binder, built like the theme's buttons from
+_config.yml (repository.url, repository.branch, launch_buttons).
 """
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from docutils import nodes
 
 STATIC = Path(__file__).resolve().parent.parent / "_static"
 
 
 def _use_the_kernels_inline_backend(app, config):
     os.environ.pop("MPLBACKEND", None)
+
+
+def _draw_figures_at_twice_the_resolution(app, config):
+    profile = Path(app.doctreedir) / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        'c.InlineBackend.figure_formats = {"retina"}\n', encoding="utf-8")
+    os.environ["IPYTHONDIR"] = str(profile.parent)
 
 
 def _add_static_files(app, config):
@@ -50,8 +76,42 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def exercise_launch_urls(theme_options, path):
+    """{service: URL} that open the repository's notebook `path` (like the theme's buttons)."""
+    repository = theme_options["repository_url"].rstrip("/")
+    owner, name = urlsplit(repository).path.strip("/").split("/")[:2]
+    branch = theme_options.get("repository_branch") or "main"
+    launch = theme_options.get("launch_buttons", {})
+    interface = "lab/tree" if launch.get("notebook_interface") == "jupyterlab" else "tree"
+    urls = {}
+    if launch.get("colab_url"):
+        urls["Colab"] = f"{launch['colab_url'].rstrip('/')}/github/{owner}/{name}/blob/{branch}/{path}"
+    if launch.get("binderhub_url"):
+        urls["Binder"] = (f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{owner}/{name}/{branch}"
+                          f"?urlpath={interface}/{path}")
+    return urls
+
+
+def _exercise_launch_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    env = inliner.document.settings.env
+    path = text.strip()
+    root = Path(env.srcdir)
+    if not (root / path).is_file():
+        message = inliner.reporter.error(f"exercise-launch: no notebook {path}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    links = []
+    for service, url in exercise_launch_urls(env.config.html_theme_options, path).items():
+        if links:
+            links.append(nodes.Text(", "))
+        links.append(nodes.reference("", f"open it in {service}", refuri=url,
+                                     classes=["exercise-launch", service.lower()]))
+    return links, []
+
+
 def setup(app):
+    app.add_role("exercise-launch", _exercise_launch_role)
     app.connect("config-inited", _use_the_kernels_inline_backend)
+    app.connect("config-inited", _draw_figures_at_twice_the_resolution)
     app.connect("config-inited", _add_static_files)
     app.add_css_file("book.css")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
