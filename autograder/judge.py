@@ -9,6 +9,15 @@ assertion error cannot be swallowed by student code, and a question counts
 as passed only when its test cell ran to the end here after calling the
 student's code at least once.
 
+Nothing a test compares with comes from the student's process. Only the
+functions of the question under test are the student's: while a test runs,
+the answer functions of the earlier questions are the reference solution's,
+run here (the source notebook's solution cells, executed once in a namespace
+of their own). The test's oracles use them, and the student's function, when
+it calls one of them by name, calls the same reference (a callback into this
+process), so a mistake in an earlier answer is not counted twice and no
+helper the student can rebind, or feed state to, decides a verdict.
+
 When the student's process dies or hangs, the question (or cell) that did it
 is lost, a new process replays the cells that had run, and grading goes on.
 A call that crashes ends only the child process the runner forked for it: the
@@ -71,6 +80,24 @@ class SourceNotebook:
     @property
     def tests(self):
         return [cell for cell in self.cells if cell.kind == "test"]
+
+    def answered_by(self):
+        """{name: index in self.tests of the question whose answer cells define it}: an
+        answer belongs to the first test cell after it (names after the last test: None)."""
+        owner, pending, number = {}, set(), 0
+        for cell in self.cells:
+            if cell.kind == "solution":
+                pending |= defined_names(cell.source)
+            elif cell.kind == "test":
+                owner.update({name: number for name in pending if name not in owner})
+                pending, number = set(), number + 1
+        owner.update({name: None for name in pending if name not in owner})
+        return owner
+
+    def earlier_answers(self, test):
+        """Names the answers of the questions before `test` define (graded with the reference)."""
+        number = self.tests.index(test)
+        return {name for name, owner in self.answered_by().items() if owner is not None and owner < number}
 
 
 def read_source(path, name):
@@ -138,6 +165,7 @@ class Session:
         self.peak_memory = 0
         self.write_back = True  # mirror the student's in-place changes into the test's arrays
         self.inputs_changed = False  # the student changed an array the test passed
+        self.helpers = {}  # name -> reference function the student's calls see under that name
         self._callbacks = []
 
     def start(self):
@@ -187,7 +215,9 @@ class Session:
             tree = wire.encode([list(args), kwargs], buffers, self._callbacks)
         except wire.Unsupported as error:
             raise TypeError(f"the grader cannot pass {error} to the student's code") from None
-        message = {"op": "call", "name": name, "args": tree, "measure_memory": self.measuring}
+        # The earlier answers the function may call by name are the reference's, run here.
+        helpers = wire.encode(self.helpers, buffers, self._callbacks)
+        message = {"op": "call", "name": name, "args": tree, "helpers": helpers, "measure_memory": self.measuring}
         doing = f"running {name}"
         reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(), doing)
         if reply.get("op") == "raise":
@@ -240,7 +270,7 @@ class Session:
             out = []
             return {"op": "return", "value": wire.encode(value, out, self._callbacks)}, out
         except Exception as error:  # a failing test function is the student's input's fault
-            return {"op": "raise", "message": f"{type(error).__name__}: {error}"[:500]}, []
+            return {"op": "raise", "type": type(error).__name__, "message": f"{type(error).__name__}: {error}"[:500]}, []
 
 
 class StudentFunction:
@@ -342,17 +372,37 @@ class NotebookJudge:
         self.limits = limits or Limits.from_env()
         self.session = Session(self.limits, isolate, uid)
         self.trusted = {"__name__": "__grader__"}
+        self.reference = None  # the source's provided and solution cells, run here (see _reference)
         self.provided_done = 0  # source cells before this index were run here already
         self.faults = []
         self.outputs = {}  # student cell index -> (ok, error, output)
         self.cell_faults = []  # faults of student cells since the last test (said when it fails)
 
     # -- the trusted namespace -------------------------------------------------
-    def _bind_student_names(self):
+    def _bind_names(self, test):
+        """What every answer name means while `test` runs: the student's function for this
+        question and later ones, the reference solution's for the earlier questions (in the
+        test's oracles here, and for the student's code when it calls them by name)."""
+        earlier = self.source.earlier_answers(test)
+        reference = self._reference() if earlier else {}
+        helpers = {name: reference[name] for name in earlier if callable(reference.get(name))}
         for name in self.source.student_names:
-            self.trusted[name] = StudentFunction(self.session, name)
+            self.trusted[name] = helpers.get(name) or StudentFunction(self.session, name)
+        self.session.helpers = helpers
         if "tracemalloc" in self.trusted:
             self.trusted["tracemalloc"] = SandboxMemoryMeter(self.session)
+
+    def _reference(self):
+        """The namespace of the reference solution: the source's provided and solution
+        cells up to its last test, run once here. Test cells never run in it."""
+        if self.reference is None:
+            self.reference = {"__name__": "__reference__"}
+            last_test = max(i for i, cell in enumerate(self.source.cells) if cell.kind == "test")
+            for cell in self.source.cells[:last_test]:
+                if cell.kind != "test":
+                    with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+                        exec(compile(cell.source, f"<reference {cell.grade_id or 'cell'}>", "exec"), self.reference)
+        return self.reference
 
     def _run_provided_until(self, test):
         """Run here the instructor's provided cells (imports, helpers) that come before `test`."""
@@ -433,7 +483,7 @@ class NotebookJudge:
             result = self._result(test, 0.0, FAULT, ["the student's process could not be restarted"])
         else:
             self._run_provided_until(test)
-            self._bind_student_names()
+            self._bind_names(test)
             result = self._attempt(test, write_back=True)
             if result.status == PASSED and self.session.inputs_changed:
                 # It passed with the student's changes to the test's own arrays in place:

@@ -17,6 +17,7 @@ call that crashes ends only its child: the runner reports how it died and
 serves on. Processes the student's code starts never speak the protocol:
 only the runner, or the child running a call, may send.
 """
+import builtins
 import io
 import os
 import signal
@@ -73,6 +74,14 @@ def private_channel():
     return read_fd, write_fd
 
 
+def grader_error(kind, message):
+    """The exception a function of the grader's raised, as the same built-in type when it is one."""
+    error_type = getattr(builtins, str(kind), None)
+    if isinstance(error_type, type) and issubclass(error_type, Exception):
+        return error_type(message)
+    return RuntimeError(message)
+
+
 def drop_privileges(uid):
     """Become an unprivileged user (only possible, and only needed, when started as root).
 
@@ -115,13 +124,14 @@ class Runner:
             os._exit(0)
         self.channel.send_packed(packed)
 
-    def stub(self, number):
+    def stub(self, number, name="call_grader"):
         """A stand-in for a function the grader passed: calling it asks the grader."""
         def call_grader(*args, **kwargs):
             buffers, callables = [], []
             tree = self.wire.encode([list(args), kwargs], buffers, callables)
             self.send({"op": "callback", "callable": number, "args": tree}, buffers)
             return self.serve(until_reply=True)
+        call_grader.__name__ = call_grader.__qualname__ = name
         return call_grader
 
     def serve(self, until_reply=False):
@@ -131,7 +141,7 @@ class Runner:
             op = message.get("op")
             if op in ("return", "raise") and until_reply:
                 if op == "raise":
-                    raise RuntimeError(message.get("message", "the grader's function failed"))
+                    raise grader_error(message.get("type"), message.get("message", "the grader's function failed"))
                 return self.wire.decode(message["value"], buffers, self.stub)
             handler = {"exec": self.execute, "call": self.call, "get": self.get}.get(op)
             if handler is None:
@@ -205,6 +215,10 @@ class Runner:
         except KeyError:
             return self.send_error("NameError", f"name '{message['name']}' is not defined")
         try:
+            # The earlier answers this function may call by name: the grader's reference ones.
+            helpers = self.wire.decode(message.get("helpers") or {"dict": []}, buffers, lambda number: number)
+            for helper, number in helpers.items():
+                self.shell.user_ns[helper] = self.stub(number, helper)
             args, kwargs = self.wire.decode(message["args"], buffers, self.stub)
             before = [a.copy() for a in args if isinstance(a, self.wire.np.ndarray)]
             measure = message.get("measure_memory")
