@@ -14,9 +14,10 @@ The API (stable: the chapters depend on it)::
     b = box(ax, (x, y), "label", width=1.2, height=0.5, kind="input")
                                                # rounded box centred at (x, y); text may be $math$
     n = node(ax, (x, y), "label", radius=0.25, kind="input")  # a circle, e.g. a graph's node
-    arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False, at=0.5)
-                                               # start/end: a box, node, grid cell or (x, y) point;
-                                               # the label sits at fraction `at` along the arrow
+    arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False, at=0.5,
+          head=True)                           # start/end: a box, node, grid cell or (x, y) point;
+                                               # the label sits at fraction `at` along the arrow;
+                                               # head=False draws a plain line (an undirected edge)
     cells = grid(ax, (x, y), data, cell=0.35, kind="weights", row_labels=None,
                  col_labels=None, annotate=False, fmt="{:.2f}")
                                                # a matrix of cells, (x, y) its top-left corner;
@@ -155,7 +156,7 @@ def edge(patch, side):
 
 
 def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed=False,
-          size=SMALL_SIZE, at=0.5):
+          size=SMALL_SIZE, at=0.5, head=True):
     """An arrow from `start` to `end`: each a box, node or grid cell (the arrow stops at
     its outline) or an (x, y) point.
 
@@ -164,6 +165,7 @@ def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed
     weight: a number in [0, 1]; the line gets thicker and darker with it, so a figure
     shows how much each arrow carries. bend: 0 for straight; positive curves to the
     right of the direction of travel (Matplotlib's arc3 radius; 0.3 is a gentle curve).
+    head: False draws a line without an arrowhead, e.g. an undirected edge of a graph.
     Returns the FancyArrowPatch; its label is the Text in `patch.label_text`.
     """
     if kind not in ARROW_COLOURS:
@@ -180,7 +182,8 @@ def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed
         ends.append((edge(point, "centre"), point) if isinstance(point, Patch) else (tuple(point), None))
     (a, patch_a), (b, patch_b) = ends
     patch = FancyArrowPatch(a, b, patchA=patch_a, patchB=patch_b, shrinkA=2, shrinkB=2,
-                            arrowstyle="-|>", mutation_scale=14, connectionstyle=f"arc3,rad={bend}",
+                            arrowstyle="-|>" if head else "-", mutation_scale=14,
+                            connectionstyle=f"arc3,rad={bend}",
                             color=ARROW_COLOURS[kind], linewidth=width, alpha=alpha,
                             linestyle="--" if dashed else "-", zorder=1)
     ax.add_patch(patch)

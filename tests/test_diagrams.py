@@ -28,8 +28,8 @@ def line_of(arrow):
     """The drawn arrow's line (start, control points, tip) in data coordinates, without its head."""
     arrow.figure.canvas.draw()
     path = arrow.get_path()  # in data coordinates: the line (a quadratic curve), then the head
-    head_starts = np.flatnonzero(path.codes == path.MOVETO)[1]
-    return path.vertices[:head_starts]
+    moves = np.flatnonzero(path.codes == path.MOVETO)
+    return path.vertices[:moves[1]] if len(moves) > 1 else path.vertices
 
 
 def test_canvas_coordinates_are_inches(drawing):
@@ -210,3 +210,12 @@ def test_label_at_a_fraction_of_the_arrow(drawing):
     with pytest.raises(ValueError, match=r"at must be in \[0, 1\]"):
         diagrams.arrow(ax, (0, 0), (1, 1), label="b", at=1.5)
     assert len(ax.patches) == 1, "a refused arrow is not drawn"
+
+
+def test_an_arrow_without_a_head_is_a_plain_line(drawing):
+    _, ax = drawing
+    edge_line = diagrams.arrow(ax, (0, 0), (2, 0), head=False)
+    pointed = diagrams.arrow(ax, (0, 1), (2, 1))
+    assert len(line_of(edge_line)) == 3  # the quadratic curve's start, control point, end
+    # A head adds the points of its triangle after the line; a plain line has none.
+    assert len(pointed.get_path().vertices) > len(edge_line.get_path().vertices)
