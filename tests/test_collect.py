@@ -348,3 +348,95 @@ def test_zip_entry_that_lies_about_its_size_is_refused(config, tmp_path, noteboo
     assert statuses(outcomes) == {}
     assert any(r.startswith("111 ") and "cannot be read" in r for r in refusals(outcomes))
     assert not config.submitted().exists()
+
+
+# ---------------------------------------------------------------- one student's trouble
+
+def deep_notebook(depth):
+    """The reference answers with a cell's metadata nested `depth` levels deep."""
+    text = nbformat.writes(make_submission(ASSIGNMENT))
+    return text.replace('"metadata": {', '"metadata": {"deep": ' + '{"a": ' * depth + "1" + "}" * depth + ", ", 1)
+
+
+def test_one_students_trouble_costs_that_student_only(config, tmp_path, monkeypatch):
+    """Deep nesting, a string in metadata.nbgrader, an exception while reading one student's
+    files, "carol\\n" next to "carol_": each student is collected or refused on their own."""
+    source = tmp_path / "download"
+    good = nbformat.writes(make_submission(ASSIGNMENT))
+    meta = make_submission(ASSIGNMENT)
+    next(c for c in meta.cells if c.cell_type == "code").metadata["nbgrader"] = "solution"
+    files = {"amy": good, "deep400": deep_notebook(400), "deep900": deep_notebook(900), "deep5000": deep_notebook(5000),
+             "meta": nbformat.writes(meta), "victim": good.replace("{", '{"VICTIM": 1, ', 1),
+             "carol\n": good, "carol_": good, "zed": good}
+    for student, text in files.items():
+        (source / student).mkdir(parents=True)
+        (source / student / f"{ASSIGNMENT}.ipynb").write_text(text)
+    real = collect.notebook_bytes_problem
+
+    def tripping(data):
+        if b'"VICTIM"' in data:
+            raise RuntimeError("injected: reading this one broke")
+        return real(data)
+
+    monkeypatch.setattr(collect, "notebook_bytes_problem", tripping)
+    outcomes = collect_path(config, ASSIGNMENT, source)
+
+    collected = ("amy", "deep400", "deep900", "deep5000", "meta", "carol_", "zed")
+    assert statuses(outcomes) == {student: "collected" for student in collected}
+    detail = {o.student: o.detail for o in outcomes}
+    for student in ("deep400", "deep900"):  # 900 raised RecursionError in nbformat's validator
+        assert "nested more than 100 levels deep): copied, it will score 0" in detail[student]
+    assert "not valid JSON (nested too deeply): copied, it will score 0" in detail["deep5000"]
+    assert "metadata.nbgrader is a str, not a mapping" in detail["meta"]
+    assert detail["amy"] == detail["zed"] == detail["carol_"] == ""
+    refused = refusals(outcomes)
+    assert len(refused) == 2 and any(r.startswith("victim could not be collected (RuntimeError: injected")
+                                     for r in refused) and any(r.startswith("carol\n invalid student id 'carol\\n'")
+                                                               for r in refused), refused
+    assert sorted(p.name for p in config.submitted().iterdir()) == sorted(collected)
+    for student in ("deep400", "deep900", "deep5000"):
+        assert (submitted(config, student) / f"{ASSIGNMENT}.ipynb").read_text() == files[student]
+
+
+def test_an_id_that_differs_only_in_case_is_refused(config, tmp_path):
+    source = tmp_path / "download"
+    write_submission(source, "carol_", ASSIGNMENT, make_submission(ASSIGNMENT))
+    assert statuses(collect_path(config, ASSIGNMENT, source)) == {"carol_": "collected"}
+    later = tmp_path / "later"
+    write_submission(later, "Carol_", ASSIGNMENT, make_submission(ASSIGNMENT))
+    outcomes = collect_path(config, ASSIGNMENT, later)
+    assert refusals(outcomes) == [f"Carol_ student id 'Carol_' differs only in case from 'carol_', already in "
+                                  f"submitted/ (refused: they would share a folder): Carol_/{ASSIGNMENT}.ipynb"]
+    assert sorted(p.name for p in config.submitted().iterdir()) == ["carol_"]
+
+
+def test_a_full_disk_stops_collect_with_one_message_and_a_rerun_completes(config, tmp_path, monkeypatch,
+                                                                          notebook_bytes):
+    import errno
+
+    source = tmp_path / "download"
+    for student in ("amy", "ben", "cat"):
+        (source / student).mkdir(parents=True)
+        (source / student / f"{ASSIGNMENT}.ipynb").write_bytes(notebook_bytes)
+    real = collect.write_atomic
+
+    def full_at_ben(path, content):
+        if path.parent.parent.name == "ben" and path.name == "timestamp.txt":  # ben's notebook is written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, content)
+
+    monkeypatch.setattr(collect, "write_atomic", full_at_ben)
+    with pytest.raises(SystemExit) as stopped:
+        collect_path(config, ASSIGNMENT, source)
+    message = str(stopped.value)
+    assert message.startswith("collect stopped: the disk is full (writing the submission of ben") and \
+        "The students collected before are kept" in message, message
+    assert read_timestamp(submitted(config, "amy")) is not None  # amy whole
+    assert not (submitted(config, "ben") / "timestamp.txt").exists()  # ben not marked collected
+    assert not config.submitted("cat").exists()
+
+    monkeypatch.setattr(collect, "write_atomic", real)
+    assert statuses(collect_path(config, ASSIGNMENT, source)) == {
+        "amy": "unchanged", "ben": "collected (timestamp added)", "cat": "collected"}
+    for student in ("amy", "ben", "cat"):
+        assert (submitted(config, student) / f"{ASSIGNMENT}.ipynb").read_bytes() == notebook_bytes
