@@ -32,6 +32,10 @@ notebook. A chapter's Exercises section names its exercise notebook with
 ``{exercise-launch}`exercises/NAME/NAME.ipynb` ``, which renders links that open
 that notebook on Colab and on Binder, built like the theme's buttons from
 _config.yml (repository.url, repository.branch, launch_buttons).
+
+The PDF edition. ``{pdf-edition}`text` `` links ``book.pdf`` on the published
+site, GitHub Pages of repository.url (https://OWNER.github.io/REPO/), where the
+publish workflow puts the PDF that ``python3 tasks.py pdf`` prints.
 """
 import os
 from pathlib import Path
@@ -108,8 +112,19 @@ def _exercise_launch_role(name, rawtext, text, lineno, inliner, options=None, co
     return links, []
 
 
+def published_pdf_url(theme_options):
+    owner, name = urlsplit(theme_options["repository_url"]).path.strip("/").split("/")[:2]
+    return f"https://{owner.lower()}.github.io/{name}/book.pdf"
+
+
+def _pdf_edition_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    url = published_pdf_url(inliner.document.settings.env.config.html_theme_options)
+    return [nodes.reference("", text, refuri=url, classes=["pdf-edition"])], []
+
+
 def setup(app):
     app.add_role("exercise-launch", _exercise_launch_role)
+    app.add_role("pdf-edition", _pdf_edition_role)
     app.connect("config-inited", _use_the_kernels_inline_backend)
     app.connect("config-inited", _draw_figures_at_twice_the_resolution)
     app.connect("config-inited", _add_static_files)
