@@ -23,6 +23,8 @@ The API (stable: the chapters depend on it)::
                                                # a matrix of cells, (x, y) its top-left corner;
                                                # cells[i, j] is the Rectangle of row i, column j
     text(ax, (x, y), "label", size=FONT_SIZE, color=INK, ha="center", va="center")
+    frame(ax, (x0, y0), (x1, y1), "label")      # a dashed outline around a group, e.g. "x N layers";
+                                               # drawn behind everything, label at its top left
     span(ax, start, end, "label", side="left")  # a dimension line with end ticks, e.g. "n" or "$d_k$"
     edge(patch, "top")                         # the middle of one side of a box or cell, an (x, y) point
     spread(count, centre, step)                # `count` positions `step` apart, centred on `centre`
@@ -258,6 +260,28 @@ def text(ax, xy, label, size=FONT_SIZE, color=INK, ha="center", va="center", **o
         raise ValueError(f"text smaller than {SMALL_SIZE} pt is unreadable on a phone; got {size}")
     options.setdefault("zorder", 3)
     return ax.text(*xy, label, fontsize=size, color=color, ha=ha, va=va, **options)
+
+
+def frame(ax, corner, opposite, label=None, size=SMALL_SIZE):
+    """A dashed rounded outline between two opposite corners, behind everything else,
+    to group part of a diagram (a repeated block: "x N layers"). The label, if any, is
+    written inside its top-left corner.
+
+    Returns the FancyBboxPatch; its label is the Text in `patch.label_text`.
+    """
+    (x0, y0), (x1, y1) = corner, opposite
+    left, bottom, width, height = min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
+    if width == 0 or height == 0:
+        raise ValueError(f"a frame needs two corners apart in x and y; got {corner}, {opposite}")
+    patch = FancyBboxPatch((left, bottom), width, height, boxstyle="round,pad=0,rounding_size=0.12",
+                           facecolor="none", edgecolor=KINDS["op"][1], linewidth=1.0,
+                           linestyle="--", zorder=0)
+    ax.add_patch(patch)
+    patch.label_text = None
+    if label:
+        patch.label_text = text(ax, (left + 0.1, bottom + height - 0.08), label, size=size,
+                                ha="left", va="top", zorder=0)
+    return patch
 
 
 def span(ax, start, end, label, side="left", size=SMALL_SIZE):

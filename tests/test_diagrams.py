@@ -219,3 +219,16 @@ def test_an_arrow_without_a_head_is_a_plain_line(drawing):
     assert len(line_of(edge_line)) == 3  # the quadratic curve's start, control point, end
     # A head adds the points of its triangle after the line; a plain line has none.
     assert len(pointed.get_path().vertices) > len(edge_line.get_path().vertices)
+
+
+def test_frame_groups_part_of_a_diagram_behind_it(drawing):
+    _, ax = drawing
+    inner = diagrams.box(ax, (2, 1.5), "layer")
+    group = diagrams.frame(ax, (3.2, 0.5), (0.8, 2.6), "$\\times N$")
+    assert diagrams._bounds(group) == pytest.approx((0.8, 0.5, 3.2, 2.6))
+    assert group.get_zorder() < inner.get_zorder() and group.get_facecolor()[3] == 0, "see-through"
+    assert group.get_linestyle() == "--" and group.label_text.get_text() == "$\\times N$"
+    x, y = group.label_text.get_position()
+    assert 0.8 < x < 1.2 and 2.3 < y < 2.6, "label inside the top-left corner"
+    with pytest.raises(ValueError, match="two corners apart"):
+        diagrams.frame(ax, (1, 1), (1, 2))
