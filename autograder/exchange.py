@@ -170,13 +170,17 @@ def exchange_submissions(config, assignment, check_owner=True):
     for record in sorted(app.every_record, key=lambda r: (r["username"], r["filename"])):
         entry = InboundEntry(record["username"], Path(app.inbound_path) / record["filename"],
                              problem=record["problem"])
-        if not entry.problem:
-            entry.problem = entry_problem(entry.folder, entry.student, check_owner)
+        try:  # the entry's owner can change it while we look: its trouble is its own
+            if not entry.problem:
+                entry.problem = entry_problem(entry.folder, entry.student, check_owner)
+            if not entry.problem:
+                entry.named = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
+                entry.time, entry.note = submission_time(entry.folder, entry.named)
+        except OSError as error:
+            entry.problem = f"cannot be read ({error.strerror or error})"
         if entry.problem:
             refused.append(entry)
             continue
-        entry.named = record["timestamp"].replace(tzinfo=datetime.timezone.utc)
-        entry.time, entry.note = submission_time(entry.folder, entry.named)
         # Which of a student's own entries counts: the latest by name, as nbgrader
         # chooses (the student's own choice among their own work); its time is checked.
         if entry.student not in latest or (entry.named, entry.time) > (latest[entry.student].named,
