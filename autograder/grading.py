@@ -228,7 +228,7 @@ def record(config, result, gradebook):
     submissions recorded before keep everything, and this one, not marked done,
     is graded again by the next run."""
     if result.status.startswith(DISK_FULL):
-        stop_on_full_disk(result.student, "grading", result.status)
+        stop_on_full_disk(result.student, "the graded notebook", result.status[len(DISK_FULL) + 2:])
     try:
         record_result(gradebook, result)
     except Exception as error:
