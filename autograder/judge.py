@@ -50,6 +50,8 @@ from autograder.results import ERROR, FAILED, FAULT, MISSING, PASSED, QuestionRe
 from autograder.sandbox import CallFault, Limits, Sandbox, SandboxFault, describe_exit
 
 MAX_RESTARTS = 5
+INTERRUPT_GRACE = 3.0  # how long a cell past its limit has to give way to the interrupt
+INTERRUPTED = "KeyboardInterrupt: the cell ran past its time limit"  # runner.Runner.execute's words
 GRACE_SECONDS = 5.0  # how long a test's own checks may run here past its deadline
 MIN_GRADER_MEMORY = 2**30  # the least address space a test may add to this process
 
@@ -192,10 +194,18 @@ class Session:
             raise SandboxFault(f"the student's process crashed {MAX_RESTARTS} times; grading stopped")
         self.sandbox = Sandbox(self.limits, self.isolate, self.uid).start()
         for source in self.replay:
-            self._request({"op": "exec", "code": source}, (), self._deadline(), "replaying a cell")
+            self._exec(source, "replaying a cell")
 
     def _deadline(self):
         return min(time.monotonic() + self.limits.cell_seconds, self.notebook_deadline)
+
+    def _exec(self, source, doing):
+        """Run a cell: the runner interrupts it at the deadline (keeping what it defined);
+        only a cell that ignores the interrupt for INTERRUPT_GRACE is killed, with the process."""
+        deadline = self._deadline()
+        message = {"op": "exec", "code": source, "seconds": max(deadline - time.monotonic(), 0.01)}
+        reply, _ = self._request(message, (), deadline + INTERRUPT_GRACE, doing)
+        return reply
 
     def _request(self, message, buffers, deadline, doing):
         if self.budget_used():
@@ -204,7 +214,7 @@ class Session:
 
     def run_cell(self, source):
         """Run one student cell; return (ok, error text, output)."""
-        reply, _ = self._request({"op": "exec", "code": source}, (), self._deadline(), "running a cell")
+        reply = self._exec(source, "running a cell")
         self.replay.append(source)
         return reply.get("ok", False), str(reply.get("error", "")), str(reply.get("output", ""))
 
@@ -217,9 +227,13 @@ class Session:
             raise TypeError(f"the grader cannot pass {error} to the student's code") from None
         # The earlier answers the function may call by name are the reference's, run here.
         helpers = wire.encode(self.helpers, buffers, self._callbacks)
-        message = {"op": "call", "name": name, "args": tree, "helpers": helpers, "measure_memory": self.measuring}
         doing = f"running {name}"
-        reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(), doing)
+        # A measured call: the kernel counts what the sandbox takes (a cgroup); only where
+        # there is none does the runner measure itself, with tracemalloc.
+        with (self.sandbox.measured() if self.measuring else contextlib.nullcontext()) as outside:
+            inside = self.measuring and self.sandbox.cgroup is None
+            message = {"op": "call", "name": name, "args": tree, "helpers": helpers, "measure_memory": inside}
+            reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(), doing)
         if reply.get("op") == "raise":
             raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")))
         if reply.get("op") == "died":
@@ -243,6 +257,8 @@ class Session:
             # Only a tampered runner sends this: the stream can no longer be trusted.
             self.sandbox.stop()
             raise SandboxFault(f"{name} sent back a broken answer ({error})") from None
+        if outside is not None and outside.bytes is not None:
+            peak = outside.bytes
         if peak is not None:
             self.peak_memory = max(self.peak_memory, peak)
         self.calls_answered += 1
@@ -290,11 +306,14 @@ class SandboxMemoryMeter:
     """Replaces `tracemalloc` in the tests: the student's allocations happen in the
     sandbox, so that is where they are measured; start/stop frame the calls.
 
-    The measure comes from inside the student's process, so it is only as honest
-    as that process: the runner keeps its own references to tracemalloc (patching
-    the module changes nothing) and reports an unmeasurable peak (infinite here)
-    when the student's code stops the tracing; code that resets the peak or stops
-    and restarts the tracing inside the call is not caught.
+    The kernel measures it, outside the student's process: every page the sandbox's
+    processes take during the call (autograder.cgroups), whatever allocated it (numpy,
+    an anonymous mmap, shared memory, a file in the sandbox's tmpfs, another process).
+    Memory the cells took before the call is not the call's, as with tracemalloc.
+    Only where the grader has no memory cgroup (not root, no v1 memory controller) does
+    the runner measure inside the student's process with tracemalloc, which only sees
+    Python's allocations; it then reports an unmeasurable peak (infinite here) when the
+    student's code stops the tracing.
     """
 
     def __init__(self, session):
@@ -459,6 +478,8 @@ class NotebookJudge:
             if not isinstance(fault, BudgetUsed):
                 self._recover()
             return
+        if not ok and error.startswith(INTERRUPTED):
+            self._cell_fault(index, "it ran past its time limit and was interrupted (what it defined before is kept)")
         if not ok and error.startswith("MemoryError"):
             # What the cell took stays taken: start again without it, as after a crash.
             self.session.replay.pop()

@@ -30,6 +30,7 @@ _trace_start, _trace_stop = tracemalloc.start, tracemalloc.stop
 _trace_peak, _tracing = tracemalloc.get_traced_memory, tracemalloc.is_tracing
 
 MAX_CELL_OUTPUT = 64 * 1024
+MAP_FIXED = 0x10  # Linux's value; Python's mmap module does not export it
 SANDBOX_HOME = "/home/student"  # the sandbox's empty home (autograder.sandbox.HOME)
 
 
@@ -74,6 +75,36 @@ def private_channel():
     return read_fd, write_fd
 
 
+def privatise_shared_mappings():
+    """In a call's child: replace every shared memory mapping (an mmap made by a cell, which
+    each forked call would otherwise share with the next) by a private copy of itself, so
+    that no call can leave anything there for the next one."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    with open("/proc/self/maps", encoding="ascii", errors="replace") as handle:
+        shared = [line.split()[:2] for line in handle if line.split()[1][3:4] == "s"]
+    for span, perms in shared:
+        start, end = (int(part, 16) for part in span.split("-"))
+        readable = perms[0] == "r" or libc.mprotect(ctypes.c_void_p(start), end - start, mmap.PROT_READ) == 0
+        saved = ctypes.string_at(start, end - start) if readable else b""
+        protection = mmap.PROT_READ | mmap.PROT_WRITE
+        where = libc.mmap(start, end - start, protection, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+        if where != start:
+            os._exit(70)  # cannot happen with MAP_FIXED; never run the call on shared memory
+        ctypes.memmove(start, saved, len(saved))
+        wanted = (mmap.PROT_READ if perms[0] == "r" else 0) | (mmap.PROT_WRITE if perms[1] == "w" else 0) | \
+                 (mmap.PROT_EXEC if perms[2] == "x" else 0)
+        libc.mprotect(ctypes.c_void_p(start), end - start, wanted)
+
+
+def interrupt_cell(signum, frame):
+    raise KeyboardInterrupt
+
+
 def grader_error(kind, message):
     """The exception a function of the grader's raised, as the same built-in type when it is one."""
     error_type = getattr(builtins, str(kind), None)
@@ -113,6 +144,7 @@ class Runner:
         self.output = BoundedText()
         sys.stdout = sys.stderr = self.output
         self.peak_memory = None  # set while the grader measures memory
+        self.ready_fd = None  # in a call's child: where it tells the runner it answered
 
     def send(self, message, buffers=()):
         self.send_packed(self.wire.pack(message, buffers))
@@ -149,11 +181,28 @@ class Runner:
             handler(message, buffers)
 
     def execute(self, message, buffers):
-        result = self.shell.run_cell(message["code"], store_history=False, silent=False)
-        error = result.error_before_exec or result.error_in_exec
-        self.send({"op": "done", "ok": error is None,
-                   "error": "" if error is None else f"{type(error).__name__}: {error}"[:2000],
-                   "output": self.output.take()})
+        """Run one cell. Past message["seconds"] it is interrupted, as a notebook server
+        interrupts a kernel (KeyboardInterrupt in the cell): what it defined before stays
+        defined. A cell that does not give way to the interrupt is ended by the grader."""
+        seconds = message.get("seconds")
+        timed = isinstance(seconds, (int, float)) and seconds > 0
+        if timed:
+            previous = signal.signal(signal.SIGALRM, interrupt_cell)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            result = self.shell.run_cell(message["code"], store_history=False, silent=False)
+            error = result.error_before_exec or result.error_in_exec
+        except KeyboardInterrupt as interrupt:  # it struck outside the cell's own code
+            error = interrupt
+        finally:
+            if timed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        text = "" if error is None else f"{type(error).__name__}: {error}"[:2000]
+        if isinstance(error, KeyboardInterrupt) and timed:
+            text = (f"KeyboardInterrupt: the cell ran past its time limit ({seconds:.0f} s) and was "
+                    "interrupted; what it defined before that is kept")
+        self.send({"op": "done", "ok": error is None, "error": text, "output": self.output.take()})
 
     def fork(self):
         """fork(), and when the process limit is full (a cell left processes behind),
@@ -192,10 +241,10 @@ class Runner:
             return self.send_error("RuntimeError", f"could not start a process for the call ({error})")
         if pid == 0:
             os.close(ready_read)
-            self.speaker = os.getpid()
+            self.speaker, self.ready_fd = os.getpid(), ready_write
             try:
+                privatise_shared_mappings()
                 self.call_here(message, buffers)
-                os.write(ready_write, b"1")
             finally:
                 os._exit(0)
         os.close(ready_write)
@@ -257,10 +306,18 @@ class Runner:
             return self.send_error("TypeError", f"the answer must be numbers or numpy arrays; it contained {error}")
         except MemoryError:
             return self.send_error("MemoryError", "the answer is too large to send back to the grader")
-        self.send_packed(message)
+        self.answer(message)
 
     def send_error(self, kind, text):
-        self.send({"op": "raise", "type": kind, "message": text[:2000]})
+        self.answer(self.wire.pack({"op": "raise", "type": kind, "message": text[:2000]}))
+
+    def answer(self, packed):
+        """Send the answer to a request. A call's child first tells the runner that it
+        answered: once the grader has the answer, the child may be gone at any moment."""
+        if self.ready_fd is not None:
+            os.write(self.ready_fd, b"1")
+            self.ready_fd = None
+        self.send_packed(packed)
 
 
 def main():

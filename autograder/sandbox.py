@@ -13,6 +13,7 @@ that started it, even when that one is killed with kill -9.
 `Limits.from_env()` reads overrides from AUTOGRADER_LIMIT_* variables (the
 test suite lowers the time limits).
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -27,7 +28,7 @@ import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from autograder import uids, wire
+from autograder import cgroups, uids, wire
 
 HERE = Path(__file__).resolve().parent
 HOME = "/home/student"
@@ -130,6 +131,8 @@ class Sandbox:
         self.process = None
         self.channel = None
         self.init_pidfd = None  # the sandbox's pid namespace init: ending it ends everything inside
+        self.init_pid = self.runner_pid = None  # host pids of that init and of the runner
+        self.cgroup = None  # its memory cgroup, where there is one (autograder.cgroups)
 
     # -- starting and stopping -------------------------------------------------
     def command(self, info_fd=None):
@@ -189,6 +192,8 @@ class Sandbox:
 
     def _set_limits(self, parent):
         os.setsid()  # its own process group: a kill reaches every process it started
+        if self.cgroup is not None:  # before anything runs: all the sandbox's processes are born in it
+            self.cgroup.join()
         die_with_parent(parent)  # (bwrap's --die-with-parent does it again for the sandbox's inside)
         limits = self.limits
         for name, value in [(resource.RLIMIT_AS, limits.memory_bytes),
@@ -205,6 +210,7 @@ class Sandbox:
         deadline = time.monotonic() + self.limits.start_seconds
         info_read, info_write = os.pipe() if self.isolate else (None, None)
         parent = os.getpid()
+        self.cgroup = cgroups.SandboxCgroup.create()
         try:
             self.process = subprocess.Popen(
                 self.command(info_write), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -221,7 +227,20 @@ class Sandbox:
         if reply.get("op") != "ready":
             self.stop()
             raise SandboxFault("the student's process did not start properly")
+        if self.cgroup is not None:  # no student code has run yet: bwrap, its init and the runner
+            others = set(self.cgroup.pids()) - {self.process.pid, self.init_pid}
+            self.runner_pid = others.pop() if len(others) == 1 else None
         return self
+
+    def measured(self):
+        """A context for one call whose peak memory the kernel measures (autograder.cgroups):
+        processes the cells left running are ended first, then the call's CallPeak.bytes is
+        every page the sandbox took while it ran (None where there is no cgroup)."""
+        if self.cgroup is None:
+            return contextlib.nullcontext(cgroups.CallPeak())
+        if self.runner_pid is not None:
+            self.cgroup.end_others({self.process.pid, self.init_pid, self.runner_pid})
+        return self.cgroup.measure()
 
     def _open_init(self, info_read, deadline):
         """A pidfd on the init of bwrap's pid namespace (from --info-fd), or None if bwrap
@@ -236,7 +255,7 @@ class Sandbox:
         finally:
             os.close(info_read)
         try:
-            init = int(json.loads(data)["child-pid"])
+            init = self.init_pid = int(json.loads(data)["child-pid"])
             pidfd = os.pidfd_open(init)
         except (ValueError, KeyError, TypeError, OSError):
             return None
@@ -279,6 +298,9 @@ class Sandbox:
             select.select([self.init_pidfd], [], [], seconds)
             os.close(self.init_pidfd)
             self.init_pidfd = None
+        if self.cgroup is not None:  # what is left in it was started by this sandbox
+            self.cgroup.end_others(())
+            self.cgroup.remove()
 
     def alive(self):
         return self.process is not None and self.process.poll() is None

@@ -52,6 +52,8 @@ def encode(value, buffers, callables, depth=0, aliases=None):
         return {"alias": aliases[id(value)]}
     if isinstance(value, np.generic) or isinstance(value, np.ndarray):
         array = np.asarray(value).view(np.ndarray) if isinstance(value, np.ndarray) else np.asarray(value)
+        if array.dtype.kind == "O":
+            array = numeric_array(array)
         if array.dtype.kind not in ARRAY_KINDS:
             raise Unsupported(f"an array of dtype {array.dtype} (only numbers, booleans and strings)")
         buffers.append(array.tobytes(order="C"))
@@ -77,6 +79,24 @@ def encode(value, buffers, callables, depth=0, aliases=None):
         if isinstance(value, plain):  # a subclass: send the plain value it holds
             return encode(_plain(plain, value), buffers, callables, depth + 1, aliases)
     raise Unsupported(f"an object of type {type(value).__name__}")
+
+
+NUMBER_TYPES = (bool, int, float, complex, np.bool_, np.integer, np.floating, np.complexfloating)
+
+
+def numeric_array(array):
+    """An object array whose every element is a plain number (an answer built from a list
+    of Python floats with dtype=object), as the numeric array it stands for; anything else
+    in it (an object of another type, a subclass of a number) is refused."""
+    items = array.ravel().tolist()
+    for item in items:
+        if not (type(item) in (bool, int, float, complex) or
+                (isinstance(item, np.generic) and isinstance(item, NUMBER_TYPES))):
+            raise Unsupported(f"an object array holding a {type(item).__name__} (only numbers cross)")
+    numeric = np.array(items if items else [], dtype=None if items else float).reshape(array.shape)
+    if numeric.dtype.kind not in "biufc":  # e.g. integers too large for any integer dtype
+        raise Unsupported(f"an object array whose numbers have no numeric dtype ({numeric.dtype})")
+    return numeric
 
 
 def _plain(kind, value):

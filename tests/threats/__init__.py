@@ -130,7 +130,7 @@ def files(*writers):
 
 def load_cases():
     cases = []
-    for module in ("legit", "cheats", "faults", "files", "callbacks", "measuring"):
+    for module in ("legit", "cheats", "faults", "files", "callbacks", "measuring", "state"):
         cases += importlib.import_module(f"threats.{module}").CASES
     names = [case.student for case in cases]
     assert len(names) == len(set(names)), "two cases share a student id"
@@ -160,5 +160,10 @@ THREATS = {
     "renamed notebook": "renamed notebooks",
     "extra files": "extra files",
     "zip paths": "paths in a zip that climb out of their folder (tests/test_collect.py)",
+    "state between calls": "state passed between calls (files in /tmp or home, shared mappings) "
+                           "so that a helper the test uses echoes a wrong answer",
+    "rebinding a helper": "rebinding a helper between tests",
+    "memory outside tracemalloc": "allocating outside what a memory check sees (anonymous mmap)",
+    "hang after defining": "hanging after defining correct functions",
     "legitimate": "legitimate submissions keep their score",
 }

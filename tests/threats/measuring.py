@@ -48,6 +48,6 @@ CASES = [
     Case("ea-stops-tracing", "monkeypatching",
          notebook_file(build(EFFICIENT, answers={"linear_attention": STOPS_TRACING}), assignment=EFFICIENT),
          scores(EFFICIENT, **{LINEAR: 0}), assignment=EFFICIENT, status={LINEAR: "failed"},
-         reasons={LINEAR: "inf MB"},
+         reasons={LINEAR: "at peak"},
          note="quadratic, and stops tracemalloc inside the call so that the peak reads 0"),
 ]
