@@ -10,11 +10,16 @@ Started as `python runner.py UID` with the protocol on stdin/stdout. It
 moves the protocol to private descriptors, sends the student's own output
 to bounded buffers, drops to UID (when started as root) and waits.
 
-Every call of a student function runs in a child forked for it, so calls
-cannot leave state for the next one (a function the test uses to compute
-what it expects cannot echo what another function answered before), and a
-call that crashes ends only its child: the runner reports how it died and
-serves on. Processes the student's code starts never speak the protocol:
+Every call of a student function runs in a child forked for it, so a call
+that crashes ends only its child: the runner reports how it died and serves
+on. A call's memory is the child's own: what it changes in Python objects,
+and in shared mappings a cell made (the child gets private copies of them),
+is gone when it ends. That does not make calls independent: a call can still
+leave a file in the sandbox's /tmp or home, or a message in a process a cell
+started, for the next call to read. Nothing relies on their independence: a
+test's oracles are the grader's own code and the reference solution, never a
+function of this process (autograder.judge), so a wrong answer gains nothing
+from an echo. Processes the student's code starts never speak the protocol:
 only the runner, or the child running a call, may send.
 """
 import builtins
