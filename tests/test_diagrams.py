@@ -1,4 +1,6 @@
 """attnlib.diagrams draws what it is asked to, in one style, inside the figure."""
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -232,3 +234,61 @@ def test_frame_groups_part_of_a_diagram_behind_it(drawing):
     assert 0.8 < x < 1.2 and 2.3 < y < 2.6, "label inside the top-left corner"
     with pytest.raises(ValueError, match="two corners apart"):
         diagrams.frame(ax, (1, 1), (1, 2))
+
+
+# --- every chapter has a data-flow diagram (issue: a diagram in every chapter) -------------
+
+from autograder.course import COURSE_ROOT  # noqa: E402
+
+CHAPTERS = sorted((COURSE_ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+# A phone 390 CSS px wide leaves the book's column about 350 px; the book shows a figure
+# at 100 px per inch (its width attribute) and shrinks wider ones to fit the column.
+PHONE_COLUMN = 350  # CSS px
+SMALLEST_ON_PHONE = 8  # CSS px: the least height of a label a reader can still read
+
+
+def diagram_cells(path):
+    """(prose before it, the cell) for every cell of a chapter that draws with attnlib.diagrams."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [(cells[i - 1], cell) for i, cell in enumerate(cells)
+            if cell["cell_type"] == "code" and "diagrams.canvas(" in "".join(cell["source"])]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_a_diagram_with_caption_alt_text_and_folded_code(path):
+    found = diagram_cells(path)
+    assert found, f"{path.name}: no data-flow diagram drawn with attnlib.diagrams"
+    for prose, cell in found:
+        options = cell["metadata"].get("mystnb", {})
+        assert len(options.get("image", {}).get("alt", "")) > 80, "alt text that describes it"
+        assert options.get("figure", {}).get("caption") and options["figure"].get("name")
+        assert "hide-input" in cell["metadata"].get("tags", []), "drawing code folded"
+        words = "".join(prose["source"]).lower()
+        assert prose["cell_type"] == "markdown" and ("diagram" in words or "figure" in words), (
+            "the prose points at the diagram")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_diagrams_fit_a_phone_and_draw_nothing_outside(path):
+    for _, cell in diagram_cells(path):
+        before = set(plt.get_fignums())
+        namespace = {"np": np, "plt": plt, "diagrams": diagrams}  # what chapters import first
+        shown = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+            exec("".join(cell["source"]), namespace)  # the chapter's own cell, on its own
+        assert len(shown) == 1, "one figure per diagram cell"
+        fig = shown[0]
+        try:
+            assert diagrams.outside(fig) == []
+            sizes = [t.get_fontsize() for ax in fig.axes for t in ax.texts]
+            assert sizes and min(sizes) >= diagrams.SMALL_SIZE
+            # The page shows the figure cropped to its content (bbox_inches="tight").
+            drawn_px = fig.get_tightbbox(fig.canvas.get_renderer()).width * 100
+            smallest_px = min(sizes) * 100 / 72 * min(1.0, PHONE_COLUMN / drawn_px)
+            assert smallest_px >= SMALLEST_ON_PHONE, (
+                f"labels {smallest_px:.1f} px tall on a phone: draw narrower or larger")
+            assert len(fig.axes[0].patches) >= 5, "a diagram: boxes, cells and arrows"
+        finally:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
