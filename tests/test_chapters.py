@@ -16,8 +16,8 @@ def load(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_there_are_fourteen_chapters():
-    assert len(CHAPTERS) == 14
+def test_there_are_fifteen_chapters():
+    assert len(CHAPTERS) == 15
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
