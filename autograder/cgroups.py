@@ -77,6 +77,7 @@ class SandboxCgroup:
         base = memory_hierarchy()
         if base is None:
             return None
+        remove_stale(base)
         folder = base / f"autograder-{os.getpid()}-{next(_numbers)}"
         try:
             folder.mkdir()
@@ -122,6 +123,16 @@ class SandboxCgroup:
 
     def remove(self):
         remove(self.folder)
+
+
+def remove_stale(base):
+    """Remove the empty cgroups of graders that are gone (a grade killed with kill -9)."""
+    for folder in base.glob("autograder-*-*"):
+        owner = folder.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            for call in folder.glob("call-*"):
+                remove(call, seconds=0)
+            remove(folder, seconds=0)
 
 
 def remove(folder, seconds=5.0):

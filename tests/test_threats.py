@@ -281,3 +281,37 @@ def test_a_student_stop_iteration_cannot_end_a_test_loop():
         raise_student_error("StopIteration", "")
     with pytest.raises(ValueError):
         raise_student_error("ValueError", "bad shape")
+
+
+def test_wire_sends_object_arrays_of_numbers_as_numbers_and_refuses_real_objects():
+    import numpy as np
+
+    from autograder import wire
+
+    class LyingFloat(float):
+        def __eq__(self, other):
+            return True
+
+    for value, expected in [(np.array([[0.5, 1.0], [2.0, 3.5]], dtype=object), np.array([[0.5, 1.0], [2.0, 3.5]])),
+                            (np.array([1, True, np.float32(2.5)], dtype=object), np.array([1.0, 1.0, 2.5])),
+                            (np.empty((0, 3), dtype=object), np.empty((0, 3)))]:
+        buffers = []
+        got = wire.decode(wire.encode(value, buffers, None), buffers)
+        assert got.dtype.kind in "biuf" and got.shape == expected.shape and np.array_equal(got, expected)
+    for value in (np.array([LyingFloat(1.0)], dtype=object), np.array(["1.0", 2.0], dtype=object),
+                  np.array([None], dtype=object), np.array([2 ** 70], dtype=object),
+                  np.array([[1.0], [2.0, 3.0]], dtype=object)):  # a ragged array holds lists
+        with pytest.raises(wire.Unsupported):
+            wire.encode(value, [], None)
+
+
+def test_earlier_answers_are_graded_with_the_reference():
+    from autograder.course import SOLUTIONS_DIR
+    from autograder.judge import read_source
+
+    source = read_source(SOLUTIONS_DIR / "scoring_functions" / "scoring_functions.ipynb", "scoring_functions")
+    tests = {test.grade_id: test for test in source.tests}
+    assert source.earlier_answers(tests["test_softmax"]) == set()
+    assert source.earlier_answers(tests["test_masked_softmax"]) == {"softmax"}
+    assert source.earlier_answers(tests["test_scaled_dot_product_attention"]) == {
+        "softmax", "masked_softmax", "additive_attention"}
