@@ -338,22 +338,23 @@ def decoder_step(params, tokens, position, kv_cache, num_heads):
     d_model = params["embedding"].shape[1]
     h = (params["embedding"][tokens] * np.sqrt(d_model)
          + sinusoidal_encoding(position + 1, d_model)[position])[:, None]  # (batch, 1, d)
-    for i, layer in enumerate(kv_cache):
+    for i, layer in enumerate(kv_cache):  # the sublayers below are called in this iteration
         W_q, W_k, W_v, W_o = _attention_weights(params, f"dec.{i}.self")
+        cross_W_q, _, _, cross_W_o = _attention_weights(params, f"dec.{i}.cross")
 
-        def self_attention(x, layer=layer, W_q=W_q, W_k=W_k, W_v=W_v, W_o=W_o):
+        def self_attention(x):  # append the new key and value, then attend to all cached
             layer["K"] = np.concatenate([layer["K"], split_heads(matmul(x, W_k), num_heads)], axis=2)
             layer["V"] = np.concatenate([layer["V"], split_heads(matmul(x, W_v), num_heads)], axis=2)
             return _attend_to_cache(x, W_q, W_o, layer["K"], layer["V"], num_heads), None
 
-        def cross_attention(x, layer=layer, i=i):
-            W_q, _, _, W_o = _attention_weights(params, f"dec.{i}.cross")
-            return _attend_to_cache(x, W_q, W_o, layer["cross_K"], layer["cross_V"], num_heads), None
+        def cross_attention(x):  # the memory's keys and values were computed once
+            return _attend_to_cache(x, cross_W_q, cross_W_o, layer["cross_K"], layer["cross_V"],
+                                    num_heads), None
 
-        def feed_forward(x, i=i):
+        def feed_forward(x):
             return feed_forward_forward(x, *_ffn_weights(params, f"dec.{i}.ffn"))
 
-        for sublayer, k in ((self_attention, 1), (cross_attention, 2), (feed_forward, 3)):
+        for k, sublayer in enumerate((self_attention, cross_attention, feed_forward), start=1):
             h, _ = residual_forward(h, sublayer, *_norm(params, f"dec.{i}.norm{k}"), norm)
     if norm == "pre":
         h, _ = layer_norm_forward(h, *_norm(params, "dec.norm"))
