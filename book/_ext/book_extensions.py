@@ -14,7 +14,9 @@ folder) that sets ``InlineBackend.figure_formats = {"retina"}``: every figure
 of every chapter is then a PNG at twice the resolution, with its display size
 in the output's metadata, which myst-nb writes into the page as the image's
 width and height. PNG rather than SVG keeps heatmaps crisp cell by cell and
-works for every output format of the book.
+works for every output format of the book. We keep only the width: a page
+narrower than the figure (a phone) shrinks the width to fit, and a fixed
+height would then squash the figure.
 
 Scripts. Sphinx 7 registers every inline script (``add_js_file(None, body=...)``)
 twice: once under the filename ``None`` and once under ``''``, so the two copies
@@ -56,6 +58,12 @@ def _draw_figures_at_twice_the_resolution(app, config):
     (profile / "ipython_kernel_config.py").write_text(
         'c.InlineBackend.figure_formats = {"retina"}\n', encoding="utf-8")
     os.environ["IPYTHONDIR"] = str(profile.parent)
+
+
+def _keep_figure_proportions(app, doctree):
+    for image in doctree.findall(nodes.image):
+        if "width" in image and "height" in image:
+            del image["height"]
 
 
 def _add_static_files(app, config):
@@ -127,6 +135,7 @@ def setup(app):
     app.add_role("pdf-edition", _pdf_edition_role)
     app.connect("config-inited", _use_the_kernels_inline_backend)
     app.connect("config-inited", _draw_figures_at_twice_the_resolution)
+    app.connect("doctree-read", _keep_figure_proportions)
     app.connect("config-inited", _add_static_files)
     app.add_css_file("book.css")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
