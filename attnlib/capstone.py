@@ -8,12 +8,12 @@ embedded sequence ``X`` has shape ``(batch, n, d)``; attention weights have shap
 
 The model::
 
-    X   = E[tokens] + PE[:n]                                  (batch, n, d)
+    H   = E[tokens] + PE[:n]                                  (batch, n, d)
     for each layer l:
         G = H + attention(H W_q, H W_k, H W_v) W_o           (batch, n, d)
         H = G + relu(G W_1 + b_1) W_2 + b_2                   (batch, n, d)
-    z   = mean over positions of H                            (batch, d)
-    logits = z W_out + b_out                      (batch, classes)
+    z   = mean over positions of the last layer's H           (batch, d)
+    logits = z W_out + b_out                                  (batch, classes)
     loss   = mean cross-entropy of softmax(logits)
 
 Every ``*_forward`` returns its output and a ``cache``; the matching
@@ -28,6 +28,10 @@ from attnlib.softmax import softmax
 
 LAYER_PARAMETERS = ("W_q", "W_k", "W_v", "W_o")
 FEED_FORWARD_PARAMETERS = ("W_1", "b_1", "W_2", "b_2")
+
+# The training recipe of the chapter, asserted for seeds 0-9 by tests/test_capstone_seeds.py.
+TRAINING = {"num_steps": 2500, "batch_size": 64, "peak_lr": 3e-3, "warmup_steps": 200,
+            "max_grad_norm": 1.0, "d": 32, "num_layers": 2}
 
 
 # --- scaled dot-product attention --------------------------------------------
@@ -71,6 +75,14 @@ def attention_backward(grad_output, cache):
 
 
 # --- one self-attention layer with a residual connection ---------------------
+def sum_over_tokens(left, right):
+    """Sum over batch and positions of the outer products of matching rows.
+
+    left: (batch, n, p); right: (batch, n, q). Returns (p, q), the weight gradient
+    of a projection applied to every token (one matrix product, not a loop).
+    """
+    return left.reshape(-1, left.shape[-1]).T @ right.reshape(-1, right.shape[-1])
+
 
 def self_attention_layer_forward(X, W_q, W_k, W_v, W_o):
     """H = X + attention(X W_q, X W_k, X W_v) W_o.
@@ -92,12 +104,12 @@ def self_attention_layer_backward(grad_H, cache):
     "W_q", "W_k", "W_v", "W_o"). Weight gradients sum over batch and positions.
     """
     X, O, W_q, W_k, W_v, W_o, attention_cache = cache
-    grads = {"W_o": np.einsum("bnv,bnd->vd", O, grad_H)}  # (d_v, d)
+    grads = {"W_o": sum_over_tokens(O, grad_H)}  # (d_v, d)
     grad_O = grad_H @ W_o.T  # (batch, n, d_v)
     grad_Q, grad_K, grad_V = attention_backward(grad_O, attention_cache)
-    grads["W_q"] = np.einsum("bnd,bnk->dk", X, grad_Q)  # (d, d_k)
-    grads["W_k"] = np.einsum("bnd,bnk->dk", X, grad_K)  # (d, d_k)
-    grads["W_v"] = np.einsum("bnd,bnv->dv", X, grad_V)  # (d, d_v)
+    grads["W_q"] = sum_over_tokens(X, grad_Q)  # (d, d_k)
+    grads["W_k"] = sum_over_tokens(X, grad_K)  # (d, d_k)
+    grads["W_v"] = sum_over_tokens(X, grad_V)  # (d, d_v)
     # X feeds the residual and the three projections.
     grad_X = grad_H + grad_Q @ W_q.T + grad_K @ W_k.T + grad_V @ W_v.T  # (batch, n, d)
     return grad_X, grads
@@ -124,10 +136,10 @@ def feed_forward_backward(grad_F, cache):
     "W_1", "b_1", "W_2", "b_2").
     """
     H, pre, hidden, W_1, W_2 = cache
-    grads = {"W_2": np.einsum("bnf,bnd->fd", hidden, grad_F),  # (d_ff, d)
+    grads = {"W_2": sum_over_tokens(hidden, grad_F),  # (d_ff, d)
              "b_2": grad_F.sum(axis=(0, 1))}  # (d,)
     grad_pre = (grad_F @ W_2.T) * (pre > 0)  # (batch, n, d_ff): relu passes only where active
-    grads["W_1"] = np.einsum("bnd,bnf->df", H, grad_pre)  # (d, d_ff)
+    grads["W_1"] = sum_over_tokens(H, grad_pre)  # (d, d_ff)
     grads["b_1"] = grad_pre.sum(axis=(0, 1))  # (d_ff,)
     grad_H = grad_F + grad_pre @ W_1.T  # (batch, n, d): residual plus the MLP path
     return grad_H, grads
@@ -277,6 +289,70 @@ def make_first_token_repeat_data(num_sequences, length, vocab_size, rng):
     rest[rows, where[rows]] = first[rows]
     tokens = np.concatenate([first[:, None], rest], axis=1)  # (sequences, length)
     return tokens, labels
+
+
+# --- training -----------------------------------------------------------------
+
+def learning_rate(step, num_steps, peak_lr, warmup_steps):
+    """Learning rate at ``step`` (0-based): a linear warm-up, then a cosine decay to 0.
+
+    The rate climbs from peak_lr / warmup_steps to peak_lr over the first
+    warmup_steps steps (Adam's early steps, taken with poor moment estimates,
+    stay small), then follows half a cosine from peak_lr down to 0 at num_steps.
+    """
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, num_steps - warmup_steps)  # 0 -> 1
+    return float(peak_lr * 0.5 * (1.0 + np.cos(np.pi * progress)))
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale all gradients by one factor so that their joint L2 norm is at most max_norm.
+
+    Returns (clipped gradients, the norm before clipping). One rare batch with a
+    huge gradient then moves the weights no further than max_norm allows,
+    while the direction of the step is kept.
+    """
+    norm = np.sqrt(sum(float(np.sum(grad ** 2)) for grad in grads.values()))
+    if norm <= max_norm:
+        return grads, norm
+    return {key: grad * (max_norm / norm) for key, grad in grads.items()}, norm
+
+
+def accuracy(params, tokens, labels):
+    """Fraction of sequences whose most probable class is the label."""
+    probs, _ = predict(params, tokens)  # (batch, classes)
+    return float((probs.argmax(axis=1) == labels).mean())
+
+
+def train_classifier(rng, num_steps=TRAINING["num_steps"], batch_size=TRAINING["batch_size"],
+                     peak_lr=TRAINING["peak_lr"], warmup_steps=TRAINING["warmup_steps"],
+                     max_grad_norm=TRAINING["max_grad_norm"], d=TRAINING["d"],
+                     num_layers=TRAINING["num_layers"], sequence_length=12, vocab_size=10,
+                     test_data=None, eval_every=100):
+    """Train a classifier on the first-token-repeat task; every batch is freshly drawn.
+
+    rng draws the initial weights and then every training batch, so one seed
+    fixes the whole run. Each step: forward, hand-written backward, clip the
+    global gradient norm, one Adam step at ``learning_rate(step, ...)``.
+    test_data: optional (tokens, labels) measured every eval_every steps.
+    Returns (params, history) with history["loss"] and history["train_accuracy"]
+    (one entry per step) and history["test_accuracy"] (a list of (step, accuracy)).
+    """
+    params = init_classifier(vocab_size, d, num_classes=2, num_layers=num_layers, rng=rng)
+    adam_state = init_adam(params)
+    history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+    for step in range(num_steps):
+        tokens, labels = make_first_token_repeat_data(batch_size, sequence_length, vocab_size, rng)
+        loss, cache = classifier_forward(params, tokens, labels)  # tokens: (batch, n)
+        grads, _ = clip_by_global_norm(classifier_backward(params, cache), max_grad_norm)
+        adam_update(params, grads, adam_state,
+                    lr=learning_rate(step, num_steps, peak_lr, warmup_steps))
+        history["loss"].append(loss)
+        history["train_accuracy"].append((cache["probs"].argmax(axis=1) == labels).mean())
+        if test_data is not None and (step + 1) % eval_every == 0:
+            history["test_accuracy"].append((step + 1, accuracy(params, *test_data)))
+    return params, history
 
 
 # --- gradient checking ----------------------------------------------------------
