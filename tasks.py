@@ -5,6 +5,8 @@
     python3 tasks.py test              create .venv if needed, install the Debian packages
                                        the tests drive (chromium, bubblewrap, postgresql)
                                        when missing, run the whole test suite
+    python3 tasks.py pdf               build the book as one PDF, _build/pdf/book.pdf (installs
+                                       Debian's chromium when missing, to print it)
     python3 tasks.py release           regenerate exercises/ from solutions/
     python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
     python3 tasks.py install-cells     write each chapter's first code cell, which installs
@@ -59,15 +61,17 @@ def ensure_environment():
     STAMP.write_text(requirements_digest())
 
 
-# Debian packages the tests drive: the browser suite (chromium), the grading
-# sandbox (bubblewrap) and the team gradebook test (a throwaway PostgreSQL).
+# Debian packages the tests drive: the browser suite and the PDF (chromium),
+# the grading sandbox (bubblewrap), the team gradebook test (a throwaway
+# PostgreSQL), the PDF's checks (pdftotext, pdfimages) and axe-core's installer (npm).
 SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap",
-                   "postgresql": "/usr/lib/postgresql"}
+                   "postgresql": "/usr/lib/postgresql", "poppler-utils": "/usr/bin/pdftotext",
+                   "npm": "/usr/bin/npm"}
 
 
-def ensure_system_packages():
-    """Install the Debian packages the tests need, when missing and when we may."""
-    missing = [name for name, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+def ensure_system_packages(names=tuple(SYSTEM_PACKAGES)):
+    """Install these Debian packages when missing and when we may."""
+    missing = [name for name in names if not Path(SYSTEM_PACKAGES[name]).exists()]
     if not missing:
         return
     if not Path("/usr/bin/apt-get").exists():
@@ -78,6 +82,23 @@ def ensure_system_packages():
                  ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]):
         if run(*sudo, *step, env=env) != 0:
             sys.exit(f"could not install {', '.join(missing)}: run as root, or install them with apt")
+
+
+# axe-core, the accessibility checker the browser suite injects into every page,
+# from the npm registry into a git-ignored folder of the repository.
+AXE_VERSION = "4.14.1"
+BROWSER_TOOLS = ROOT / ".browser-tools"
+AXE_SCRIPT = BROWSER_TOOLS / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def ensure_axe():
+    package = AXE_SCRIPT.parent / "package.json"
+    if package.exists() and json.loads(package.read_text())["version"] == AXE_VERSION:
+        return
+    BROWSER_TOOLS.mkdir(exist_ok=True)
+    if run("npm", "install", "--prefix", BROWSER_TOOLS, "--no-save", "--no-audit", "--no-fund",
+           f"axe-core@{AXE_VERSION}") != 0:
+        sys.exit(f"could not install axe-core {AXE_VERSION} with npm")
 
 
 def tool_environment():
@@ -103,9 +124,80 @@ def cmd_book():
     return build_book()
 
 
+# Chromium's switches for a headless run that asks nothing of the network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def build_pdf(output_dir=ROOT):
+    """The book as one PDF: a single-page HTML build printed by Debian's chromium.
+
+    The single page shares the HTML build's doctrees (same --path-output), so
+    after `tasks.py book` the notebooks are not executed again.
+    Returns (exit code, path of the PDF).
+    """
+    build = Path(output_dir) / "_build"
+    pdf = build / "pdf" / "book.pdf"
+    code = run(BIN / "jupyter-book", "build", ".", "-W", "--keep-going", "--builder", "singlehtml",
+               "--path-output", output_dir, env=tool_environment())
+    if code == 0:
+        # The single page is written as book/intro.html with links relative to the
+        # output's root: put it at the root, where they resolve.
+        single = build / "singlehtml"
+        (single / "book.html").write_bytes((single / "book" / "intro.html").read_bytes())
+        code = run(PYTHON, "-c", "import sys, tasks; tasks.print_pdf(*sys.argv[1:])",
+                   single / "book.html", pdf, env=tool_environment())
+    if code == 0:
+        print(f"\nThe PDF is built: {pdf}")
+    return code, pdf
+
+
+def print_pdf(html, pdf):
+    """Print the page `html`, served on 127.0.0.1, once MathJax has typeset every formula."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    html = Path(html)
+    handler = functools.partial(Quiet, directory=html.parent)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Path(pdf).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{html.name}", wait_until="load",
+                      timeout=120_000)
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=120_000)
+            page.evaluate("() => MathJax.startup.promise")
+            page.pdf(path=str(pdf), format="A4", print_background=True, outline=True, tagged=True,
+                     margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+                     display_header_footer=True, header_template="<span></span>",
+                     footer_template='<div style="font-size:8px;width:100%;text-align:center">'
+                                     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+def cmd_pdf():
+    ensure_environment()
+    ensure_system_packages(["chromium"])
+    return build_pdf()[0]
+
+
 def cmd_test():
     ensure_environment()
     ensure_system_packages()
+    ensure_axe()
     return run(PYTHON, "-m", "pytest", *sys.argv[2:], env=tool_environment())
 
 
@@ -206,7 +298,7 @@ def cmd_install_cells():
     return 0
 
 
-COMMANDS = {"book": cmd_book, "test": cmd_test, "release": cmd_release,
+COMMANDS = {"book": cmd_book, "pdf": cmd_pdf, "test": cmd_test, "release": cmd_release,
             "clean-notebooks": cmd_clean_notebooks, "install-cells": cmd_install_cells}
 
 if __name__ == "__main__":

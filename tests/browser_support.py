@@ -198,6 +198,10 @@ DESKTOP_FACTS = """() => {
     const caption = figure && figure.querySelector('figcaption');
     return {src: img.currentSrc || img.src, loaded: img.complete && img.naturalWidth > 0,
             natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+            naturalHeight: img.naturalHeight, shownHeight: img.getBoundingClientRect().height,
+            // The width the figure is drawn for: myst-nb writes a 2x PNG's display width into
+            // its style; any other image is drawn for its natural width.
+            drawn: parseFloat(img.style.width) || img.naturalWidth,
             alt: (img.getAttribute('alt') || '').trim(),
             caption: caption ? caption.textContent.trim() : '', inFigure: !!figure};
   });
@@ -227,7 +231,38 @@ PHONE_FACTS = """() => {
     width, pageWidth: document.documentElement.scrollWidth,
     figures: [...document.querySelectorAll('figure img')].map(img => {
       const box = img.getBoundingClientRect();
-      return {src: img.src, left: box.left, right: box.right, shown: box.width, natural: img.naturalWidth};
+      return {src: img.src, left: box.left, right: box.right, shown: box.width, natural: img.naturalWidth,
+              shownHeight: box.height, naturalHeight: img.naturalHeight};
     }),
   };
 }"""
+
+
+# --- accessibility: axe-core, injected into the page ---------------------------------
+
+# Installed from the npm registry by `python3 tasks.py test` (tasks.ensure_axe).
+AXE_SCRIPT = Path(__file__).resolve().parent.parent / ".browser-tools/node_modules/axe-core/axe.min.js"
+
+# WCAG 2.1 A and AA rules; what fails them critically or seriously, with the first elements.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+    resultTypes: ['violations']});
+  return result.violations.filter(v => ['critical', 'serious'].includes(v.impact)).map(v => ({
+    rule: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+    nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' | ' + n.failureSummary.replace(/\\s+/g, ' '))}));
+}"""
+
+
+@functools.lru_cache(maxsize=1)
+def axe_source():
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"axe-core is not installed ({AXE_SCRIPT}); `python3 tasks.py test` installs it "
+                    "with npm", pytrace=False)
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def axe_violations(page):
+    """The page's critical and serious WCAG 2.1 AA violations, as axe-core reports them."""
+    page.add_script_tag(content=axe_source())
+    return page.evaluate(AXE_RUN)

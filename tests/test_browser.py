@@ -10,7 +10,8 @@ console or page error, no failed request, nothing fetched from another host,
 every image loaded and described, math typeset by MathJax, every internal link
 and anchor resolves, the download button offers the page's own source, the
 launch buttons of chapter pages point at Binder, JupyterHub (nbgitpuller) and
-Colab, code and figures fit the screen. Search finds "softmax".
+Colab, code and figures fit the screen, and axe-core finds no critical or
+serious WCAG 2.1 AA violation in any of the three views. Search finds "softmax".
 """
 import functools
 import json
@@ -24,8 +25,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from autograder.course import COURSE_ROOT
 from browser_support import (DESKTOP, DESKTOP_FACTS, PHONE, PHONE_FACTS, SETTLE, LaunchSettings,
-                             Watcher, chapter_imports, figure_cells, has_math, is_standard_library,
-                             launch_chromium, serve, toc_pages)
+                             Watcher, axe_violations, chapter_imports, figure_cells, has_math,
+                             is_standard_library, launch_chromium, serve, toc_pages)
 
 ROOT = COURSE_ROOT
 PAGES = toc_pages(ROOT)
@@ -104,6 +105,7 @@ class Visit:
         self.facts = page.evaluate(DESKTOP_FACTS)
         self.light_theme = page.evaluate("document.documentElement.dataset.theme")
         self._shoot(page, "desktop-light")
+        self.axe = {"desktop light": axe_violations(page)}
         # The theme button cycles light, system, dark: click it as a reader would.
         for _ in range(3):
             if page.evaluate("document.documentElement.dataset.theme") == "dark":
@@ -111,6 +113,7 @@ class Visit:
             page.locator(".theme-switch-button:visible").first.click()
         self.dark_theme = page.evaluate("document.documentElement.dataset.theme")
         self._shoot(page, "desktop-dark")
+        self.axe["desktop dark"] = axe_violations(page)
         # The header menus open and show their entries.
         self.menus = {}
         for menu in ("download", "launch"):
@@ -128,6 +131,7 @@ class Visit:
         page.evaluate(SETTLE)
         self.phone = page.evaluate(PHONE_FACTS)
         self._shoot(page, "phone-light")
+        self.axe["phone"] = axe_violations(page)
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +263,15 @@ def test_launch_buttons_open_the_chapter_notebook(visit, name):
 
 
 @pytest.mark.parametrize("name", PAGE_NAMES)
+def test_axe_finds_no_serious_accessibility_violation(visit, name):
+    """axe-core's WCAG 2.1 A and AA rules, in light and dark mode and on a phone."""
+    page = visit(name)
+    assert set(page.axe) == {"desktop light", "desktop dark", "phone"}
+    found = {view: violations for view, violations in page.axe.items() if violations}
+    assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
 def test_theme_button_switches_to_dark_mode(visit, name):
     page = visit(name)
     assert (page.light_theme, page.dark_theme) == ("light", "dark")
@@ -275,9 +288,30 @@ def test_figures_are_shown_near_full_size_on_a_desktop_screen(visit, name):
     """A figure wider than the column is shrunk, and its labels with it."""
     for image in visit(name).facts["images"]:
         if image["inFigure"]:
-            assert image["shown"] >= 0.85 * image["natural"], (
-                f"figure drawn wider than the book ({image['natural']} px shown at "
+            assert image["shown"] >= 0.85 * image["drawn"], (
+                f"figure drawn wider than the book ({image['drawn']} px shown at "
                 f"{image['shown']:.0f} px): {image['src']}")
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_figures_are_sharp_on_high_resolution_screens(visit, name):
+    """Every figure is an SVG or a PNG with at least two pixels per CSS pixel it is shown
+    with (a phone or a laptop with a high-resolution screen shows two or three device pixels
+    per CSS pixel), in its own proportions, on a desktop and on a phone."""
+    page = visit(name)
+    figures = [image for image in page.facts["images"] if image["inFigure"]]
+    assert len(figures) == len(page.phone["figures"]) == figure_cells(SOURCES[name])
+    for image in figures + page.phone["figures"]:
+        if urlsplit(image["src"]).path.endswith(".svg"):
+            continue
+        assert image["natural"] >= 2 * image["shown"] - 1, (
+            f"figure blurred on high-resolution screens: {image['natural']} px wide, shown at "
+            f"{image['shown']:.0f} CSS px: {image['src']}")
+        shown_ratio = image["shownHeight"] / image["shown"]
+        natural_ratio = image["naturalHeight"] / image["natural"]
+        assert abs(shown_ratio - natural_ratio) < 0.02 * natural_ratio, (
+            f"figure squashed or stretched (height/width {shown_ratio:.3f} shown, "
+            f"{natural_ratio:.3f} drawn): {image['src']}")
 
 
 @pytest.mark.parametrize("name", PAGE_NAMES)

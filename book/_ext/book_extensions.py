@@ -25,8 +25,9 @@ do not compare equal and both are written into every page. The browser then logs
 filename and drop the duplicates when each page is rendered.
 
 Static files. ``book/_static`` holds the favicon (without one the browser asks
-the server for ``/favicon.ico`` and logs a 404 on every site) and ``book.css``
-(narrow screens and code cells). jupyter-book only picks up a ``_static``
+the server for ``/favicon.ico`` and logs a 404 on every site), ``book.css``
+(narrow screens and code cells, visible focus, dark-mode search highlights,
+print) and ``book.js`` (accessible names, keyboard access to wide equations). jupyter-book only picks up a ``_static``
 folder at the book root, so we register ours here.
 
 Exercise launch links. The theme's launch buttons open the page's own
@@ -66,6 +67,12 @@ def _keep_figure_proportions(app, doctree):
             del image["height"]
 
 
+def _one_search_box(app, config):
+    """pydata-sphinx-theme 0.17 puts a search field into a header bar of its own
+    unless navbar_persistent is set; sphinx-book-theme has one in the sidebar."""
+    config.html_theme_options.setdefault("navbar_persistent", [])
+
+
 def _add_static_files(app, config):
     config.html_static_path = [*config.html_static_path, str(STATIC)]
     config.html_favicon = str(STATIC / "favicon.svg")
@@ -86,6 +93,15 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
         seen.add(key)
         unique.append(script)
     context["script_files"] = unique
+
+
+def _bibliography_entries_are_list_items(app, pagename, templatename, context, doctree):
+    """Docutils writes the bibliography as role="list" holding role="doc-biblioentry"
+    entries, a role ARIA 1.2 deprecated, so the list has no list items (axe-core:
+    aria-required-children, critical). Each entry becomes a list item."""
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
 def exercise_launch_urls(theme_options, path):
@@ -137,6 +153,9 @@ def setup(app):
     app.connect("config-inited", _draw_figures_at_twice_the_resolution)
     app.connect("doctree-read", _keep_figure_proportions)
     app.connect("config-inited", _add_static_files)
+    app.connect("config-inited", _one_search_box)
     app.add_css_file("book.css")
+    app.add_js_file("book.js", loading_method="defer")
+    app.connect("html-page-context", _bibliography_entries_are_list_items)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
