@@ -146,7 +146,32 @@ def _pdf_edition_role(name, rawtext, text, lineno, inliner, options=None, conten
     return [nodes.reference("", text, refuri=url, classes=["pdf-edition"])], []
 
 
+def _alt_text_from_the_output():
+    """Let a figure's output carry its alt text, so that alt text quoting a result is
+    built from the computed value: a cell shows its figure with
+    ``display(fig, metadata={"image/png": {"alt": f"... {accuracy:.1%} ..."}})``.
+    myst-nb reads only width and height from output metadata; this adds alt,
+    which wins over the cell's static mystnb.image.alt."""
+    from myst_nb.core.render import NbElementRenderer
+
+    render_image = NbElementRenderer.render_image
+    if getattr(render_image, "reads_output_alt", False):
+        return
+
+    def render_image_with_output_alt(self, data):
+        images = render_image(self, data)
+        alt = data.output_metadata.get(data.mime_type, {}).get("alt")
+        if alt:
+            for image in images:
+                image["alt"] = str(alt)
+        return images
+
+    render_image_with_output_alt.reads_output_alt = True
+    NbElementRenderer.render_image = render_image_with_output_alt
+
+
 def setup(app):
+    _alt_text_from_the_output()
     app.add_role("exercise-launch", _exercise_launch_role)
     app.add_role("pdf-edition", _pdf_edition_role)
     app.connect("config-inited", _use_the_kernels_inline_backend)
