@@ -215,6 +215,9 @@ class Session:
     def run_cell(self, source):
         """Run one student cell; return (ok, error text, output)."""
         reply = self._exec(source, "running a cell")
+        if reply.get("interrupted") and reply.get("left_running"):
+            self.sandbox.stop()
+            raise SandboxFault("time limit: the cell was interrupted, but processes it started went on running")
         self.replay.append(source)
         return reply.get("ok", False), str(reply.get("error", "")), str(reply.get("output", ""))
 

@@ -23,7 +23,10 @@ from an echo. Processes the student's code starts never speak the protocol:
 only the runner, or the child running a call, may send.
 """
 import builtins
+import ctypes
 import io
+import pathlib
+import mmap
 import os
 import signal
 import sys
@@ -36,6 +39,12 @@ _trace_peak, _tracing = tracemalloc.get_traced_memory, tracemalloc.is_tracing
 
 MAX_CELL_OUTPUT = 64 * 1024
 MAP_FIXED = 0x10  # Linux's value; Python's mmap module does not export it
+# Loaded once, before any student code: a call's child must not pay for it (nor a cell patch it).
+_libc = ctypes.CDLL(None, use_errno=True)
+_mmap, _mprotect = _libc.mmap, _libc.mprotect
+_mmap.restype = ctypes.c_void_p
+_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 SANDBOX_HOME = "/home/student"  # the sandbox's empty home (autograder.sandbox.HOME)
 
 
@@ -84,30 +93,20 @@ def privatise_shared_mappings():
     """In a call's child: replace every shared memory mapping (an mmap made by a cell, which
     each forked call would otherwise share with the next) by a private copy of itself, so
     that no call can leave anything there for the next one."""
-    import ctypes
-    import mmap
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
     with open("/proc/self/maps", encoding="ascii", errors="replace") as handle:
         shared = [line.split()[:2] for line in handle if line.split()[1][3:4] == "s"]
     for span, perms in shared:
         start, end = (int(part, 16) for part in span.split("-"))
-        readable = perms[0] == "r" or libc.mprotect(ctypes.c_void_p(start), end - start, mmap.PROT_READ) == 0
+        readable = perms[0] == "r" or _mprotect(start, end - start, mmap.PROT_READ) == 0
         saved = ctypes.string_at(start, end - start) if readable else b""
         protection = mmap.PROT_READ | mmap.PROT_WRITE
-        where = libc.mmap(start, end - start, protection, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+        where = _mmap(start, end - start, protection, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_FIXED, -1, 0)
         if where != start:
             os._exit(70)  # cannot happen with MAP_FIXED; never run the call on shared memory
         ctypes.memmove(start, saved, len(saved))
         wanted = (mmap.PROT_READ if perms[0] == "r" else 0) | (mmap.PROT_WRITE if perms[1] == "w" else 0) | \
                  (mmap.PROT_EXEC if perms[2] == "x" else 0)
-        libc.mprotect(ctypes.c_void_p(start), end - start, wanted)
-
-
-def interrupt_cell(signum, frame):
-    raise KeyboardInterrupt
+        _mprotect(start, end - start, wanted)
 
 
 def grader_error(kind, message):
@@ -191,6 +190,12 @@ class Runner:
         defined. A cell that does not give way to the interrupt is ended by the grader."""
         seconds = message.get("seconds")
         timed = isinstance(seconds, (int, float)) and seconds > 0
+        fired = []
+
+        def interrupt_cell(signum, frame):
+            fired.append(True)
+            raise KeyboardInterrupt
+
         if timed:
             previous = signal.signal(signal.SIGALRM, interrupt_cell)
             signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -204,10 +209,22 @@ class Runner:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
         text = "" if error is None else f"{type(error).__name__}: {error}"[:2000]
-        if isinstance(error, KeyboardInterrupt) and timed:
+        if fired:
             text = (f"KeyboardInterrupt: the cell ran past its time limit ({seconds:.0f} s) and was "
                     "interrupted; what it defined before that is kept")
-        self.send({"op": "done", "ok": error is None, "error": text, "output": self.output.take()})
+        # Processes an interrupted cell started and left running (a fork bomb) mean it did not stop.
+        left = self.live_children() if fired else 0
+        self.send({"op": "done", "ok": error is None and not fired, "error": text, "output": self.output.take(),
+                   "interrupted": bool(fired), "left_running": left})
+
+    def live_children(self):
+        """How many processes this one started are still running."""
+        self.reap()
+        try:
+            return sum(len(task.joinpath("children").read_text().split())
+                       for task in pathlib.Path("/proc/self/task").iterdir())
+        except OSError:
+            return 0
 
     def fork(self):
         """fork(), and when the process limit is full (a cell left processes behind),
