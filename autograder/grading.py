@@ -162,7 +162,7 @@ def write_autograded_notebook(path, notebook, source, questions, outputs):
         if cell.cell_type != "code":
             continue
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id in tests:
+        if isinstance(grade_id, str) and grade_id in tests:  # a student may have made it a list
             verdict = verdicts[grade_id]
             cell.source = tests[grade_id].source
             text = f"{verdict.status}: {verdict.score:g} / {verdict.max_score:g}\n" + "\n".join(verdict.messages)

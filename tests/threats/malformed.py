@@ -9,7 +9,7 @@ import json
 
 import nbformat
 
-from threats import SCALED, SCORING, Case, build, full_marks, notebook_file, nothing, raw_file, scores
+from threats import SCALED, SCORING, SOFTMAX, Case, build, full_marks, notebook_file, nothing, raw_file, scores
 
 
 def every_question(substring):
@@ -20,6 +20,14 @@ def nbgrader_metadata_string(notebook):
     """Valid nbformat: its schema lets a cell's metadata.nbgrader be any value."""
     code = next(cell for cell in notebook.cells if cell.cell_type == "code")
     code.metadata["nbgrader"] = "solution"
+
+
+def grade_ids_as_lists(notebook):
+    """An answer cell's and a test cell's grade_id turned into lists (valid nbformat too)."""
+    for cell in notebook.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("grade_id") in ("softmax", SOFTMAX):
+            grading["grade_id"] = [grading["grade_id"]]
 
 
 def nested(depth, leaf="1"):
@@ -55,6 +63,9 @@ CASES = [
     Case("deep-parser", "malformed notebook", raw_file(f"{SCORING}.ipynb", deep_json(5000, "metadata")),
          nothing(), submission_status="nested too deeply", reasons=every_question("nested too deeply"),
          note="5000 levels: deeper than Python's JSON parser goes"),
+    Case("grade-id-list", "malformed notebook", notebook_file(build(edit=grade_ids_as_lists)), scores(),
+         note="grade_id of the softmax answer and test cells made lists: the answers still count "
+              "(the test cell comes from the source)"),
     # Honest neighbours graded in the same run, before and after the malformed ones.
     Case("aaron", "legitimate", notebook_file(build()), scores(), legit=True,
          note="the reference answers, sorted before the malformed ones"),
