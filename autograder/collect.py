@@ -553,7 +553,10 @@ def collect_exchange(config, assignment, limits=None, dry_run=False, check_owner
 
 def summary(outcomes):
     """The short table collect prints, and its totals line."""
-    rows = [("student", "status", "detail")] + [(o.student, o.status, o.detail) for o in outcomes]
+    def line(text):  # a refused id or file name may hold a newline ("carol\n"): one row per outcome
+        return text.replace("\r", "\\r").replace("\n", "\\n")
+
+    rows = [("student", "status", "detail")] + [(line(o.student), o.status, line(o.detail)) for o in outcomes]
     width = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"{s:<{width[0]}}  {t:<{width[1]}}  {d}".rstrip() for s, t, d in rows]
     counts = {}
