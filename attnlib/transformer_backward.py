@@ -12,7 +12,8 @@ Every ``*_backward(grad, cache)`` takes dL/d(output) of the matching forward.
 """
 import numpy as np
 
-from attnlib.capstone import adam_update, attention_backward, cross_entropy_forward, init_adam
+from attnlib.capstone import (adam_update, attention_backward, cross_entropy_forward, init_adam,
+                              sum_over_tokens)
 from attnlib.multihead import merge_heads, split_heads
 from attnlib.transformer import layer_norm_forward, transformer_forward
 
@@ -40,9 +41,9 @@ def feed_forward_backward(grad_y, cache):
     x, pre, hidden, W_1, W_2 = cache
     d, d_ff = W_1.shape
     grad_pre = (grad_y @ W_2.T) * (pre > 0)  # (..., d_ff): relu passes where it was active
-    grads = {"W_2": hidden.reshape(-1, d_ff).T @ grad_y.reshape(-1, d),  # (d_ff, d)
+    grads = {"W_2": sum_over_tokens(hidden, grad_y),  # (d_ff, d)
              "b_2": grad_y.reshape(-1, d).sum(axis=0),
-             "W_1": x.reshape(-1, d).T @ grad_pre.reshape(-1, d_ff),  # (d, d_ff)
+             "W_1": sum_over_tokens(x, grad_pre),  # (d, d_ff)
              "b_1": grad_pre.reshape(-1, d_ff).sum(axis=0)}
     return grad_pre @ W_1.T, grads
 
@@ -58,13 +59,12 @@ def attention_backward_multi_head(grad_out, cache):
     """
     W_q, W_k, W_v, W_o = cache["W"]
     x_q, x_kv, num_heads = cache["x_q"], cache["x_kv"], cache["num_heads"]
-    d = W_o.shape[0]
-    grads = {"W_o": cache["heads"].reshape(-1, d).T @ grad_out.reshape(-1, d)}  # (d, d)
+    grads = {"W_o": sum_over_tokens(cache["heads"], grad_out)}  # (d, d)
     grad_heads = split_heads(grad_out @ W_o.T, num_heads)  # (batch, heads, m, d_head)
     grad_Q, grad_K, grad_V = (merge_heads(g) for g in attention_backward(grad_heads, cache["attention"]))
-    grads["W_q"] = x_q.reshape(-1, d).T @ grad_Q.reshape(-1, d)  # (d, d)
-    grads["W_k"] = x_kv.reshape(-1, d).T @ grad_K.reshape(-1, d)
-    grads["W_v"] = x_kv.reshape(-1, d).T @ grad_V.reshape(-1, d)
+    grads["W_q"] = sum_over_tokens(x_q, grad_Q)  # (d, d)
+    grads["W_k"] = sum_over_tokens(x_kv, grad_K)
+    grads["W_v"] = sum_over_tokens(x_kv, grad_V)
     return grad_Q @ W_q.T, grad_K @ W_k.T + grad_V @ W_v.T, grads
 
 
@@ -154,8 +154,7 @@ def transformer_backward(params, cache, grad_logits):
     """
     d_model = params["embedding"].shape[1]
     decoder, encoder = cache["decoder"], cache["encoder"]
-    grads = {"embedding": grad_logits.reshape(-1, grad_logits.shape[-1]).T
-             @ decoder["h"].reshape(-1, d_model)}  # (vocab, d): logits = h E^T, tied
+    grads = {"embedding": sum_over_tokens(grad_logits, decoder["h"])}  # (vocab, d): logits = h E^T
     grad_h = grad_logits @ params["embedding"]  # (batch, m, d)
     if decoder["final"] is not None:
         grad_h, grads["dec.norm.gain"], grads["dec.norm.bias"] = layer_norm_backward(grad_h, decoder["final"])
