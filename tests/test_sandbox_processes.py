@@ -258,14 +258,16 @@ def test_the_process_cases_get_their_scores(tmp_path, tool_env):
 
 
 # -- the run's own processes -------------------------------------------------------------------
-def start_hanging_grade(course, env, *extra):
-    """grade on two hanging submissions; returns the process once both sandboxes run."""
-    process = subprocess.Popen(grade_command(course, "--jobs", "2", *extra), env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+def start_hanging_grade(course, env):
+    """grade on two hanging submissions; returns the process once both sandboxes run.
+    (Its output goes to a file: a pipe would stay open as long as any worker lives.)"""
+    log = course.parent / "hanging-grade.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(grade_command(course, "--jobs", "2"), env=env, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, start_new_session=True)
     wait_for(lambda: len(sandboxes_running(process.pid)) >= 2 or process.poll() is not None, 120,
              "two sandboxes to start")
-    assert process.poll() is None, process.communicate()[1][-2000:]
+    assert process.poll() is None, log.read_text()[-2000:]
     return process
 
 
@@ -278,8 +280,12 @@ def test_kill_nine_of_grade_ends_its_workers_and_sandboxes(tmp_path, tool_env):
     started = {pid: ident for pid, ident in started.items() if ident is not None}
     assert len(started) >= 6, started  # two workers, each with bwrap, its init and the runner
     grade.kill()  # kill -9 of grade alone, not of its process group
-    grade.communicate()
-    wait_for(lambda: not still_running(started), 10, f"the run's processes to end: {still_running(started)}")
+    grade.wait()
+    try:
+        wait_for(lambda: not still_running(started), 10, f"the run's processes to end: {still_running(started)}")
+    finally:  # a failure must not leave them grading forever
+        for pid in still_running(started):
+            os.kill(pid, signal.SIGKILL)
     assert not list(course.glob(f"autograded/*/{SCORING}/{RESULTS_FILE}"))
 
 
@@ -305,7 +311,7 @@ def test_a_second_grade_on_the_course_stops_or_waits(tmp_path, tool_env):
         assert waiting.poll() is None and first.poll() is None, log.read_text()[-2000:]
     finally:
         first.kill()
-        first.communicate()
+        first.wait()
     waiting.wait(timeout=300)
     err = log.read_text()
     assert waiting.returncode == 0, err[-2000:]
