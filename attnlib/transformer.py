@@ -141,13 +141,15 @@ def encoder_block_forward(x, params, prefix, num_heads, norm, src_mask=None):
     def feed_forward(h):
         return feed_forward_forward(h, *_ffn_weights(params, f"{prefix}.ffn"))
 
-    h, attention_cache = residual_forward(x, self_attention, *_norm(params, f"{prefix}.norm1"), norm)
+    h, attention_cache = residual_forward(x, self_attention, *_norm(params, f"{prefix}.norm1"),
+                                          norm)
     y, ffn_cache = residual_forward(h, feed_forward, *_norm(params, f"{prefix}.norm2"), norm)
     return y, (attention_cache, ffn_cache)
 
 
 def decoder_block_forward(y, memory, params, prefix, num_heads, norm, src_mask=None):
-    """Causal self-attention, cross-attention to the memory, feed-forward; each with residual and norm.
+    """Causal self-attention, cross-attention to the memory, feed-forward, each with
+    residual and norm.
 
     y: (batch, m, d) decoder states; memory: (batch, n, d) the encoder's output.
     In cross-attention the queries come from the decoder, keys and values from
@@ -201,8 +203,10 @@ def init_transformer(vocab_size, d_model, num_heads, d_ff, num_encoder_layers,
         for attention in attentions:
             for name in ("W_q", "W_k", "W_v", "W_o"):
                 params[f"{prefix}.{attention}.{name}"] = weight(d_model, d_model)
-        params[f"{prefix}.ffn.W_1"], params[f"{prefix}.ffn.b_1"] = weight(d_model, d_ff), np.zeros(d_ff)
-        params[f"{prefix}.ffn.W_2"], params[f"{prefix}.ffn.b_2"] = weight(d_ff, d_model), np.zeros(d_model)
+        params[f"{prefix}.ffn.W_1"] = weight(d_model, d_ff)
+        params[f"{prefix}.ffn.b_1"] = np.zeros(d_ff)
+        params[f"{prefix}.ffn.W_2"] = weight(d_ff, d_model)
+        params[f"{prefix}.ffn.b_2"] = np.zeros(d_model)
         for i in range(1, norms + 1):
             params[f"{prefix}.norm{i}.gain"] = np.ones(d_model)
             params[f"{prefix}.norm{i}.bias"] = np.zeros(d_model)
@@ -211,9 +215,10 @@ def init_transformer(vocab_size, d_model, num_heads, d_ff, num_encoder_layers,
         add_block(f"enc.{i}", ["self"], norms=2)
     for i in range(num_decoder_layers):
         add_block(f"dec.{i}", ["self", "cross"], norms=3)
-    if norm == "pre":  # pre-LN leaves the residual stream unnormalised: one norm at each stack's end
+    if norm == "pre":  # the residual stream is never normalised: one norm at each stack's end
         for stack in ("enc", "dec"):
-            params[f"{stack}.norm.gain"], params[f"{stack}.norm.bias"] = np.ones(d_model), np.zeros(d_model)
+            params[f"{stack}.norm.gain"] = np.ones(d_model)
+            params[f"{stack}.norm.bias"] = np.zeros(d_model)
     return params
 
 
@@ -250,7 +255,8 @@ def embed_forward(params, tokens):
     tokens: (batch, n) ints. Returns (batch, n, d).
     """
     d_model = params["embedding"].shape[1]
-    return params["embedding"][tokens] * np.sqrt(d_model) + sinusoidal_encoding(tokens.shape[1], d_model)
+    positions = sinusoidal_encoding(tokens.shape[1], d_model)  # (n, d)
+    return params["embedding"][tokens] * np.sqrt(d_model) + positions  # (batch, n, d)
 
 
 def encode(params, source, num_heads):
@@ -314,7 +320,8 @@ def start_kv_cache(params, memory, num_heads):
     for i in range(num_decoder_layers):
         _, W_k, W_v, _ = _attention_weights(params, f"dec.{i}.cross")
         cache.append({"K": empty, "V": empty,
-                      "cross_K": split_heads(matmul(memory, W_k), num_heads),  # (batch, heads, n, d_head)
+                      # (batch, heads, n, d_head) each
+                      "cross_K": split_heads(matmul(memory, W_k), num_heads),
                       "cross_V": split_heads(matmul(memory, W_v), num_heads)})
     return cache
 
@@ -343,8 +350,9 @@ def decoder_step(params, tokens, position, kv_cache, num_heads):
         cross_W_q, _, _, cross_W_o = _attention_weights(params, f"dec.{i}.cross")
 
         def self_attention(x):  # append the new key and value, then attend to all cached
-            layer["K"] = np.concatenate([layer["K"], split_heads(matmul(x, W_k), num_heads)], axis=2)
-            layer["V"] = np.concatenate([layer["V"], split_heads(matmul(x, W_v), num_heads)], axis=2)
+            k, v = split_heads(matmul(x, W_k), num_heads), split_heads(matmul(x, W_v), num_heads)
+            layer["K"] = np.concatenate([layer["K"], k], axis=2)  # (batch, heads, t, d_head)
+            layer["V"] = np.concatenate([layer["V"], v], axis=2)
             return _attend_to_cache(x, W_q, W_o, layer["K"], layer["V"], num_heads), None
 
         def cross_attention(x):  # the memory's keys and values were computed once

@@ -61,7 +61,8 @@ def attention_backward_multi_head(grad_out, cache):
     x_q, x_kv, num_heads = cache["x_q"], cache["x_kv"], cache["num_heads"]
     grads = {"W_o": sum_over_tokens(cache["heads"], grad_out)}  # (d, d)
     grad_heads = split_heads(grad_out @ W_o.T, num_heads)  # (batch, heads, m, d_head)
-    grad_Q, grad_K, grad_V = (merge_heads(g) for g in attention_backward(grad_heads, cache["attention"]))
+    grad_Q, grad_K, grad_V = (merge_heads(g)  # (batch, m or n, d) each
+                              for g in attention_backward(grad_heads, cache["attention"]))
     grads["W_q"] = sum_over_tokens(x_q, grad_Q)  # (d, d)
     grads["W_k"] = sum_over_tokens(x_kv, grad_K)
     grads["W_v"] = sum_over_tokens(x_kv, grad_V)
@@ -103,7 +104,8 @@ def _backward_sublayers(grad, caches, names, prefix, backwards, grads):
     """Run residual_backward over a block's sublayers in reverse; collect gradients."""
     extras = []
     for k in range(len(caches), 0, -1):
-        grad, sub, grad_gain, grad_bias, extra = residual_backward(grad, caches[k - 1], backwards[k - 1])
+        grad, sub, grad_gain, grad_bias, extra = residual_backward(grad, caches[k - 1],
+                                                                   backwards[k - 1])
         grads.update({f"{prefix}.{names[k - 1]}.{key}": value for key, value in sub.items()})
         grads[f"{prefix}.norm{k}.gain"], grads[f"{prefix}.norm{k}.bias"] = grad_gain, grad_bias
         extras.append(extra)
@@ -121,7 +123,10 @@ def encoder_block_backward(grad_y, cache, prefix, grads):
 
 
 def decoder_block_backward(grad_out, cache, prefix, grads):
-    """Backward of ``decoder_block_forward``. Returns (dL/dy (batch, m, d), dL/dmemory (batch, n, d))."""
+    """Backward of ``decoder_block_forward``; writes parameter gradients into ``grads``.
+
+    Returns (dL/dy (batch, m, d), dL/dmemory (batch, n, d)).
+    """
     grad_y, extras = _backward_sublayers(
         grad_out, cache, ["self", "cross", "ffn"], prefix,
         [_self_attention_backward, _cross_attention_backward, _feed_forward_backward], grads)
@@ -130,7 +135,8 @@ def decoder_block_backward(grad_out, cache, prefix, grads):
 
 def _embedding_backward(grads, tokens, grad_x, d_model):
     """X = E[tokens] * sqrt(d) + PE: scatter-add the gradient into the used rows."""
-    np.add.at(grads["embedding"], tokens, grad_x * np.sqrt(d_model))  # a repeated token collects twice
+    # A token used twice collects both gradients.
+    np.add.at(grads["embedding"], tokens, grad_x * np.sqrt(d_model))
 
 
 def sequence_cross_entropy(logits, targets):
@@ -157,7 +163,8 @@ def transformer_backward(params, cache, grad_logits):
     grads = {"embedding": sum_over_tokens(grad_logits, decoder["h"])}  # (vocab, d): logits = h E^T
     grad_h = grad_logits @ params["embedding"]  # (batch, m, d)
     if decoder["final"] is not None:
-        grad_h, grads["dec.norm.gain"], grads["dec.norm.bias"] = layer_norm_backward(grad_h, decoder["final"])
+        grad_h, grads["dec.norm.gain"], grads["dec.norm.bias"] = layer_norm_backward(
+            grad_h, decoder["final"])
     grad_memory = np.zeros_like(cache["memory"])  # every decoder layer reads the memory
     for i in range(len(decoder["blocks"]) - 1, -1, -1):
         grad_h, grad_mem = decoder_block_backward(grad_h, decoder["blocks"][i], f"dec.{i}", grads)
@@ -177,7 +184,8 @@ def loss_and_gradients(params, source, target, bos, num_heads):
 
     source: (batch, n) ints; target: (batch, m) ints. Returns (loss, grads, cache).
     """
-    target_in = np.concatenate([np.full((len(target), 1), bos), target[:, :-1]], axis=1)  # (batch, m)
+    bos_column = np.full((len(target), 1), bos)  # (batch, 1)
+    target_in = np.concatenate([bos_column, target[:, :-1]], axis=1)  # (batch, m)
     logits, cache = transformer_forward(params, source, target_in, num_heads)
     loss, grad_logits = sequence_cross_entropy(logits, target)
     return loss, transformer_backward(params, cache, grad_logits), cache
