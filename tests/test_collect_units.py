@@ -1,0 +1,468 @@
+"""autograder.collect, function by function: limits, walking folders and zips, who sent what,
+which file is taken, where the submission time comes from (always UTC), and what is written.
+Fast unit tests without the command line (tests/test_collect.py runs whole collections); see
+CONTRIBUTING.md, "Mutation check"."""
+import datetime
+import io
+import os
+import struct
+import time
+import zipfile
+from types import SimpleNamespace
+
+import pytest
+
+from autograder import collect
+from autograder.collect import (Budget, Collector, Entry, Limits, Outcome, Refusal, Refused, StudentFiles,
+                                by_lms_name, by_student_folder, compile_pattern, summary, walk_folder, walk_zip,
+                                zip_entry_time)
+from autograder.config import CourseConfig
+from autograder.submissions import TIMESTAMP_FILE
+
+UTC = datetime.timezone.utc
+MB = 1 << 20
+NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+
+
+@pytest.fixture
+def los_angeles(monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+def test_budget_counts_what_is_read():
+    budget = Budget(Limits(file_bytes=10, total_bytes=25))
+    budget.take(10, "a.ipynb")
+    budget.take(10, "b.ipynb")
+    assert budget.used == 20
+    with pytest.raises(Refused, match="more than the 0.0 MB limit for one file"):
+        budget.take(11, "c.ipynb")
+    with pytest.raises(Refused, match="limit for the whole download"):
+        budget.take(6, "d.ipynb")
+    budget.take(5, "e.ipynb")  # exactly at the limit
+    assert budget.used == 25
+    budget.take(10, "f.ipynb", count=False)  # read from the disk, not out of the download
+    assert budget.used == 25
+
+
+def test_a_zip_may_be_larger_than_one_file():
+    budget = Budget(Limits(file_bytes=10, total_bytes=100))
+    budget.take(50, "inner.ZIP")
+    assert budget.used == 50
+
+
+def test_mb():
+    assert collect._mb(3 * MB // 2) == "1.5 MB"
+
+
+# -- walking a folder ------------------------------------------------------------------------
+
+def test_walk_folder(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
+    os.utime(tmp_path / "ada" / "nb.ipynb", (0, 1_790_000_000))
+    (tmp_path / "ada" / ".DS_Store").write_bytes(b"junk")
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "__MACOSX" / "nb.ipynb").write_bytes(b"junk")
+    (tmp_path / "ada" / "link.ipynb").symlink_to(tmp_path / "ada" / "nb.ipynb")
+    (tmp_path / "bob").symlink_to(tmp_path / "ada")
+    os.mkfifo(tmp_path / "ada" / "pipe")
+    items = list(walk_folder(tmp_path, Budget(Limits())))
+    refusals = sorted((i.where, i.reason) for i in items if isinstance(i, Refusal))
+    assert refusals == [("ada/link.ipynb", "symbolic link (not followed)"), ("ada/pipe", "not a regular file"),
+                        ("bob", "symbolic link (not followed)")]
+    entries = [i for i in items if isinstance(i, Entry)]
+    assert [e.parts for e in entries] == [("ada", "nb.ipynb")]
+    entry = entries[0]
+    assert entry.time == datetime.datetime.fromtimestamp(1_790_000_000, UTC) and entry.time.tzinfo is UTC
+    assert (entry.size, entry.in_zip, entry.display) == (len(NOTEBOOK), False, "ada/nb.ipynb")
+    assert entry.read(MB) == NOTEBOOK
+    with pytest.raises(Refused, match="larger than the"):
+        entry.read(10)
+
+
+def test_walk_folder_opens_zips_in_it(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "work.zip").write_bytes(zip_bytes({"nb.ipynb": NOTEBOOK}))
+    entries = list(walk_folder(tmp_path, Budget(Limits()), prefix=("top",)))
+    assert [e.parts for e in entries] == [("top", "ada", "work.zip", "nb.ipynb")]
+    assert entries[0].in_zip and entries[0].read(MB) == NOTEBOOK
+
+
+# -- walking a zip ---------------------------------------------------------------------------
+
+def zip_bytes(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            info = name if isinstance(name, zipfile.ZipInfo) else zipfile.ZipInfo(name, (2026, 10, 1, 12, 0, 0))
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def walk(data, limits=None, timezone=UTC):
+    return list(walk_zip(zipfile.ZipFile(io.BytesIO(data)), Budget(limits or Limits()), timezone=timezone))
+
+
+def test_walk_zip_skips_folders_and_clutter_and_refuses_what_is_unsafe():
+    link = zipfile.ZipInfo("ada/link.ipynb")
+    link.external_attr = 0o120777 << 16
+    members = {"ada/": b"", "ada/./nb.ipynb": NOTEBOOK, "__MACOSX/ada/._nb.ipynb": b"x", "ada/.DS_Store": b"x",
+               "../evil.ipynb": NOTEBOOK, "/abs.ipynb": NOTEBOOK, link: b"nb.ipynb", "bob\\nb.ipynb": NOTEBOOK}
+    items = walk(zip_bytes(members))
+    assert [(i.where, i.reason) for i in items if isinstance(i, Refusal)] == [
+        ("../evil.ipynb", "path climbs out of its folder with '..' (refused)"),
+        ("/abs.ipynb", "absolute path (refused: it would be written outside its folder)"),
+        ("ada/link.ipynb", "symbolic link (not followed)")]
+    entries = [i for i in items if isinstance(i, Entry)]
+    assert [e.parts for e in entries] == [("ada", "nb.ipynb"), ("bob", "nb.ipynb")]
+    assert all(e.in_zip and e.size == len(NOTEBOOK) for e in entries)
+
+
+def test_walk_zip_refuses_encrypted_members():
+    data = bytearray(zip_bytes({"ada/nb.ipynb": NOTEBOOK}))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # general purpose flag, bit 0
+        at = data.find(signature)
+        data[at + offset] |= 1
+    assert [(i.where, i.reason) for i in walk(bytes(data))] == [("ada/nb.ipynb", "encrypted")]
+
+
+def test_walk_zip_refuses_too_many_entries():
+    data = zip_bytes({f"ada/{i}.txt": b"" for i in range(4)})
+    assert [(i.where, i.reason) for i in walk(data, Limits(entries=3))] == [
+        ("the zip", "4 entries, more than the limit of 3")]
+    assert len(walk(data, Limits(entries=4))) == 4
+
+
+def test_nested_zips_to_the_depth_limit():
+    inner = zip_bytes({"nb.ipynb": NOTEBOOK})
+    middle = zip_bytes({"inner.zip": inner})
+    outer = zip_bytes({"ada/middle.zip": middle})
+    assert [e.parts for e in walk(outer, Limits(depth=2))] == [("ada", "middle.zip", "inner.zip", "nb.ipynb")]
+    assert [(i.where, i.reason) for i in walk(outer, Limits(depth=1))] == [
+        ("ada/middle.zip/inner.zip", "zip nested more than 1 levels deep")]
+
+
+def test_a_broken_nested_zip_costs_that_entry_only():
+    outer = zip_bytes({"ada/broken.zip": b"not a zip", "ada/nb.ipynb": NOTEBOOK})
+    items = walk(outer)
+    assert items[0].where == "ada/broken.zip" and items[0].reason.startswith("not a readable zip (")
+    assert items[1].parts == ("ada", "nb.ipynb")
+
+
+def test_a_nested_zip_past_the_total_is_refused():
+    outer = zip_bytes({"ada/inner.zip": zip_bytes({"nb.ipynb": NOTEBOOK * 50})})
+    refusal, = walk(outer, Limits(total_bytes=100))
+    assert refusal.where == "ada/inner.zip" and "limit for the whole download" in refusal.reason
+
+
+def test_a_zip_member_over_the_file_limit_is_refused_when_read():
+    entry, = walk(zip_bytes({"ada/nb.ipynb": NOTEBOOK}))
+    assert entry.read(len(NOTEBOOK)) == NOTEBOOK
+    with pytest.raises(Refused, match="is more than the"):
+        entry.read(len(NOTEBOOK) - 1)
+
+
+def test_zip_times_without_a_utc_stamp_are_read_in_the_given_zone(los_angeles):
+    info = zipfile.ZipInfo("nb.ipynb", (2026, 10, 1, 12, 0, 0))
+    assert zip_entry_time(info) == datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    assert zip_entry_time(info, plus2) == datetime.datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+    entry, = walk(zip_bytes({info: NOTEBOOK}), timezone=plus2)
+    assert entry.time == datetime.datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+
+
+def test_zip_time_from_the_utc_extended_stamp_after_other_fields(los_angeles):
+    info = zipfile.ZipInfo("nb.ipynb", (2020, 1, 1, 0, 0, 0))
+    other = struct.pack("<HH", 0x000A, 4) + b"abcd"
+    no_mtime = struct.pack("<HHB", 0x5455, 1, 0)  # flags without the modification time bit
+    info.extra = other + no_mtime + struct.pack("<HHBi", 0x5455, 5, 1, 1_790_000_000)
+    assert zip_entry_time(info) == datetime.datetime.fromtimestamp(1_790_000_000, UTC)
+    info.extra = other + no_mtime
+    assert zip_entry_time(info) == datetime.datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_an_impossible_zip_date_becomes_1980():
+    info = zipfile.ZipInfo("nb.ipynb", (2026, 1, 1, 0, 0, 0))
+    info.date_time = (2026, 2, 31, 0, 0, 0)
+    assert zip_entry_time(info) == datetime.datetime(1980, 1, 1, tzinfo=UTC)
+
+
+# -- who sent what ---------------------------------------------------------------------------
+
+def entry(*parts, time=datetime.datetime(2026, 10, 1, tzinfo=UTC), data=NOTEBOOK):
+    return Entry(tuple(parts), time, len(data), lambda limit: data)
+
+
+def test_compile_pattern():
+    assert compile_pattern("").pattern == collect.PATTERNS["canvas"]
+    assert compile_pattern(None).pattern == collect.PATTERNS["canvas"]
+    assert compile_pattern("MOODLE").pattern == collect.PATTERNS["moodle"]
+    assert compile_pattern(r"(?P<student>\w+)-").match("ADA-nb").group("student") == "ADA"
+    assert compile_pattern(r"(?P<student>x)").flags & 2  # re.I
+    with pytest.raises(SystemExit, match="not a valid regular expression"):
+        compile_pattern("(")
+    with pytest.raises(SystemExit, match=r"needs a named group \(\?P<student>...\).*presets: canvas, moodle"):
+        compile_pattern(r"(\d+)_")
+
+
+def test_by_student_folder():
+    loose = entry("nb.ipynb")
+    refused = Refusal("ada/link.ipynb", "symbolic link")
+    top = Refusal("link", "symbolic link")
+    students, refusals = by_student_folder([entry("ada", "nb.ipynb"), entry("ada", "sub", "x.ipynb"), loose,
+                                            refused, top])
+    assert list(students) == ["ada"]
+    assert [name for name, _ in students["ada"].entries] == ["nb.ipynb", "x.ipynb"]
+    assert [(r.where, r.reason, r.student) for r in refusals] == [
+        ("nb.ipynb", "not inside a student folder (FOLDER/STUDENT_ID/NOTEBOOK.ipynb)", ""),
+        ("ada/link.ipynb", "symbolic link", "ada"), ("link", "symbolic link", "")]
+
+
+def test_by_lms_name():
+    pattern = compile_pattern("canvas")
+    items = [entry("smithada_1001_77_nb.ipynb"), entry("doebo_late_1002_78_nb (1).ipynb"),
+             entry("smithada_1001_79_sub", "other.ipynb"), entry("random.ipynb"),
+             Refusal("smithada_1001_80_x.zip/link", "symbolic link"), Refusal("plain/link", "symbolic link")]
+    students, refusals = by_lms_name(items, pattern, {"1001": "ada"}, "canvas")
+    assert {s: [n for n, _ in f.entries] for s, f in students.items()} == {
+        "ada": ["nb.ipynb", "other.ipynb"], "1002": ["nb (1).ipynb"]}
+    assert [(r.where, r.student) for r in refusals] == [("random.ipynb", ""), ("smithada_1001_80_x.zip/link", "ada"),
+                                                        ("plain/link", "")]
+    assert refusals[0].reason == "name does not match the LMS pattern 'canvas' (no student id taken from it)"
+    _, refusals = by_lms_name([entry("random.ipynb")], pattern)
+    assert refusals[0].reason.startswith(f"name does not match the LMS pattern {pattern.pattern!r}")
+
+
+def test_lms_pattern_without_an_original_group():
+    pattern = compile_pattern(r"(?P<student>\d+)-")
+    students, _ = by_lms_name([entry("1001-nb.ipynb"), entry("1002-")], pattern)
+    assert {s: [n for n, _ in f.entries] for s, f in students.items()} == {"1001": ["nb.ipynb"],
+                                                                            "1002": ["1002-"]}
+
+
+# -- choosing and writing --------------------------------------------------------------------
+
+def collector(tmp_path, notebooks=("nb",), roster=(), dry_run=False):
+    config = CourseConfig(root=tmp_path / "course")
+    found = Collector.__new__(Collector)
+    found.config, found.assignment, found.notebooks = config, "hw", list(notebooks)
+    found.limits, found.dry_run, found.roster, found.outcomes = Limits(), dry_run, set(roster), []
+    return found
+
+
+def test_collector_takes_the_assignments_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["a", "b"])
+    made = Collector(CourseConfig(root=tmp_path), "hw", roster=["ada"])
+    assert (made.notebooks, made.roster, made.dry_run, made.limits, made.outcomes) == (
+        ["a", "b"], {"ada"}, False, Limits(), [])
+
+
+def files(*entries, timestamp="", notes=()):
+    return StudentFiles([(e.parts[-1], e) for e in entries], timestamp, {}, list(notes))
+
+
+def test_collect_student_writes_nbgraders_layout_in_utc(tmp_path, los_angeles):
+    found = collector(tmp_path, roster=["bo"])
+    early = entry("ada", "nb.ipynb", time=datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC))
+    outcome = found.collect_student("ada", files(early, entry("ada", "notes.txt")), Budget(Limits()))
+    assert outcome == Outcome("ada", "collected", "ignored: ada/notes.txt; not on the roster")
+    folder = found.config.submitted("ada", "hw")
+    assert (folder / "nb.ipynb").read_bytes() == NOTEBOOK
+    assert (folder / TIMESTAMP_FILE).read_text() == "2026-10-01 12:00:00.000000 UTC"
+
+
+def test_the_submission_time_is_the_latest_chosen_file(tmp_path, los_angeles):
+    found = collector(tmp_path, notebooks=("a", "b"))
+    a = entry("ada", "a.ipynb", time=datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC))
+    b = entry("ada", "b.ipynb", time=datetime.datetime(2026, 10, 2, 8, 30, tzinfo=UTC))
+    later_extra = entry("ada", "x.txt", time=datetime.datetime(2026, 10, 9, tzinfo=UTC))
+    found.collect_student("ada", files(a, b, later_extra), Budget(Limits()))
+    assert (found.config.submitted("ada", "hw") / TIMESTAMP_FILE).read_text() == "2026-10-02 08:30:00.000000 UTC"
+
+
+def test_the_exchange_time_wins_over_the_files(tmp_path, los_angeles):
+    found = collector(tmp_path)
+    chosen = entry("ada", "nb.ipynb", time=datetime.datetime(2026, 10, 1, tzinfo=UTC))
+    found.collect_student("ada", files(chosen, timestamp="2026-10-05 09:00:00.000000 UTC", notes=["late"]),
+                          Budget(Limits()))
+    assert (found.config.submitted("ada", "hw") / TIMESTAMP_FILE).read_text() == "2026-10-05 09:00:00.000000 UTC"
+
+
+def test_a_renamed_or_broken_notebook_is_copied_with_a_note(tmp_path):
+    found = collector(tmp_path)
+    broken = entry("ada", "nb (1).ipynb", data=b"{oops")
+    outcome = found.collect_student("ada", files(broken), Budget(Limits()))
+    assert outcome.status == "collected"
+    assert outcome.detail == ("nb.ipynb from 'ada/nb (1).ipynb'; nb.ipynb is not valid JSON "
+                              "(Expecting property name enclosed in double quotes at line 1): copied, it will score 0")
+    assert (found.config.submitted("ada", "hw") / "nb.ipynb").read_bytes() == b"{oops"
+
+
+def test_refusals_of_one_student(tmp_path):
+    found = collector(tmp_path)
+    assert found.collect_student("a+b", files(entry("a+b", "nb.ipynb")), Budget(Limits())) == Outcome(
+        "a+b", "refused", "invalid student id 'a+b' (letters, digits and _ . @ - only, starting with a letter "
+        "or digit, not ending with '.', at most 64 characters): a+b/nb.ipynb")
+    assert found.collect_student("ada", files(entry("ada", "x.txt")), Budget(Limits())) == Outcome(
+        "ada", "refused", "no nb.ipynb; ignored: ada/x.txt")
+    big = Entry(("ada", "nb.ipynb"), datetime.datetime(2026, 10, 1, tzinfo=UTC), 30 * MB, lambda limit: b"")
+    assert found.collect_student("ada", files(big), Budget(Limits())) == Outcome(
+        "ada", "refused", "ada/nb.ipynb: 30.0 MB is more than the 20.0 MB limit for one file")
+
+    def corrupt(limit):
+        raise zipfile.BadZipFile("Bad CRC-32")
+    bad = Entry(("ada", "nb.ipynb"), datetime.datetime(2026, 10, 1, tzinfo=UTC), 10, corrupt)
+    assert found.collect_student("ada", files(bad), Budget(Limits())) == Outcome(
+        "ada", "refused", "ada/nb.ipynb: cannot be read (Bad CRC-32)")
+    assert not found.config.submitted().exists()
+
+
+def test_an_id_differing_only_in_case_from_one_collected_is_refused(tmp_path):
+    found = collector(tmp_path)
+    found.config.submitted("Ada").mkdir(parents=True)
+    outcome = found.collect_student("ada", files(entry("ada", "nb.ipynb")), Budget(Limits()))
+    assert outcome.status == "refused"
+    assert outcome.detail.startswith("student id 'ada' differs only in case from 'Ada', already in submitted/")
+    assert found.collect_student("Ada", files(entry("Ada", "nb.ipynb")), Budget(Limits())).status == "collected"
+
+
+def test_choose_the_shallowest_of_equal_names(tmp_path):
+    found = collector(tmp_path)
+    top, deep = entry("ada", "nb.ipynb"), entry("ada", "old", "nb.ipynb")
+    chosen, extra, reasons = found._choose([("nb.ipynb", deep), ("nb.ipynb", top)])
+    assert chosen == {"nb": ("nb.ipynb", top)} and extra == ["ada/old/nb.ipynb"] and reasons == []
+
+
+def test_choose_refuses_to_guess_between_equal_depths(tmp_path):
+    found = collector(tmp_path)
+    one, two = entry("ada", "x", "nb.ipynb"), entry("ada", "y", "nb.ipynb")
+    chosen, extra, reasons = found._choose([("nb.ipynb", one), ("nb.ipynb", two)])
+    assert chosen == {}
+    assert reasons == ["nb.ipynb not collected: several files could be it (ada/x/nb.ipynb, ada/y/nb.ipynb)"]
+    assert extra == ["ada/x/nb.ipynb", "ada/y/nb.ipynb"]
+    c1, c2 = entry("ada", "nb (1).ipynb"), entry("ada", "nb (2).ipynb")
+    _, _, reasons = found._choose([(c1.parts[-1], c1), (c2.parts[-1], c2)])
+    assert reasons == ["nb.ipynb not collected: several files could be it (nb (1).ipynb, nb (2).ipynb)"]
+
+
+def write(found, contents, kept=None, stamp="2026-10-01 12:00:00.000000 UTC"):
+    return found._write("ada", contents, kept or {}, stamp)
+
+
+def test_write_new_unchanged_stamped_and_replaced(tmp_path):
+    found = collector(tmp_path, notebooks=("a", "b"))
+    folder = found.config.submitted("ada", "hw")
+    assert write(found, {"a.ipynb": b"1", "b.ipynb": b"2"}, {"submission_secret.txt": b"s"}) == "collected"
+    assert (folder / "submission_secret.txt").read_bytes() == b"s"
+    assert write(found, {"a.ipynb": b"1", "b.ipynb": b"2"}, stamp="later") == "unchanged"
+    assert (folder / TIMESTAMP_FILE).read_text() == "2026-10-01 12:00:00.000000 UTC"
+    (folder / TIMESTAMP_FILE).unlink()
+    assert write(found, {"a.ipynb": b"1", "b.ipynb": b"2"}) == "collected (timestamp added)"
+    assert write(found, {"a.ipynb": b"1", "b.ipynb": b"3"}, stamp="2026-10-02 00:00:00.000000 UTC") == "replaced"
+    assert (folder / "b.ipynb").read_bytes() == b"3"
+    assert not (folder / "submission_secret.txt").exists()  # the new submission brought none
+    assert (folder / TIMESTAMP_FILE).read_text() == "2026-10-02 00:00:00.000000 UTC"
+    assert write(found, {"a.ipynb": b"1"}) == "replaced"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.ipynb", TIMESTAMP_FILE]
+
+
+def test_write_dry_run_writes_nothing(tmp_path):
+    found = collector(tmp_path, dry_run=True)
+    assert write(found, {"nb.ipynb": b"1"}) == "collected (dry run)"
+    assert not found.config.submitted().exists()
+
+
+def test_write_never_outside_submitted(tmp_path):
+    found = collector(tmp_path)
+    found.config.submitted().mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="refusing to write outside"):
+        found._write("../escape", {"nb.ipynb": b"1"}, {}, "stamp")
+    assert not (tmp_path / "course" / "escape").exists()
+
+
+def test_add_keeps_going_after_one_student_fails(tmp_path, monkeypatch):
+    found = collector(tmp_path)
+    real = found.collect_student
+
+    def collect_student(student, files, budget):
+        if student == "bo":
+            raise ValueError("x" * 300)
+        return real(student, files, budget)
+    monkeypatch.setattr(found, "collect_student", collect_student)
+    students = {"bo": files(entry("bo", "nb.ipynb")), "ada": files(entry("ada", "nb.ipynb"))}
+    outcomes = found.add(students, [Refusal("zed/link", "symbolic link", "zed"), Refusal("x", "y")], Budget(Limits()))
+    assert [(o.student, o.status) for o in outcomes] == [("ada", "collected"), ("bo", "refused"),
+                                                         ("zed", "refused"), ("-", "refused")]
+    assert outcomes[1].detail == f"could not be collected (ValueError: {'x' * 200})"
+    assert outcomes[2].detail == "zed/link: symbolic link"
+
+
+def test_add_stops_on_a_full_disk(tmp_path, monkeypatch):
+    found = collector(tmp_path)
+
+    def collect_student(student, files, budget):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(found, "collect_student", collect_student)
+    with pytest.raises(SystemExit, match="collect stopped: the disk is full \\(writing the submission of ada"):
+        found.add({"ada": files(entry("ada", "nb.ipynb"))}, [], Budget(Limits()))
+
+
+def test_summary():
+    outcomes = [Outcome("ada", "collected"), Outcome("bo", "replaced", "nb.ipynb from 'x'"),
+                Outcome("cy", "unchanged"), Outcome("dee", "refused", "no nb.ipynb"),
+                Outcome("eve", "collected (dry run)")]
+    assert summary(outcomes).splitlines() == [
+        "student  status               detail",
+        "ada      collected",
+        "bo       replaced             nb.ipynb from 'x'",
+        "cy       unchanged",
+        "dee      refused              no nb.ipynb",
+        "eve      collected (dry run)",
+        "3 collected, 1 unchanged, 1 refused"]
+    assert summary([]) == "student  status  detail\n0 collected, 0 unchanged, 0 refused"
+
+
+def test_roster_ids_without_a_gradebook(tmp_path):
+    assert collect.roster_ids(CourseConfig(root=tmp_path)) == (set(), {})
+
+
+def test_run_argument_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    base = dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None, zip_timezone="UTC",
+                max_file_mb=20.0, max_total_mb=1024.0, check_owner=True, dry_run=False)
+    config = CourseConfig(root=tmp_path)
+    with pytest.raises(SystemExit, match="give a SOURCE"):
+        collect.run(SimpleNamespace(**base), config)
+    with pytest.raises(SystemExit, match="not both"):
+        collect.run(SimpleNamespace(**dict(base, source="x", from_exchange=True)), config)
+    with pytest.raises(SystemExit, match="unknown time zone 'Mars/Olympus'"):
+        collect.run(SimpleNamespace(**dict(base, source="x", zip_timezone="Mars/Olympus")), config)
+    with pytest.raises(SystemExit, match="not found: "):
+        collect.run(SimpleNamespace(**dict(base, source=str(tmp_path / "missing"))), config)
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    with pytest.raises(SystemExit, match="not a readable zip file"):
+        collect.run(SimpleNamespace(**dict(base, source=str(tmp_path / "bad.zip"))), config)
+
+
+def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    source = tmp_path / "in"
+    (source / "ada").mkdir(parents=True)
+    (source / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
+    args = SimpleNamespace(assignment="hw", source=str(source), from_exchange=False, pattern=None, layout=None,
+                           zip_timezone="Europe/Paris", max_file_mb=1.0, max_total_mb=2.0, check_owner=True,
+                           dry_run=False)
+    config = CourseConfig(root=tmp_path / "course")
+    assert collect.run(args, config) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"collect hw from {source} into {config.submitted()}\n")
+    assert out.rstrip().endswith("1 collected, 0 unchanged, 0 refused")
+    (source / "a+b").mkdir()
+    (source / "a+b" / "nb.ipynb").write_bytes(NOTEBOOK)
+    assert collect.run(args, config) == 1
