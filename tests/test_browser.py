@@ -10,7 +10,8 @@ console or page error, no failed request, nothing fetched from another host,
 every image loaded and described, math typeset by MathJax, every internal link
 and anchor resolves, the download button offers the page's own source, the
 launch buttons of chapter pages point at Binder, JupyterHub (nbgitpuller) and
-Colab, code and figures fit the screen, and axe-core finds no critical or
+Colab, code and figures fit the screen, figures are sharp on high-resolution
+screens (PNGs at twice the resolution), and axe-core finds no critical or
 serious WCAG 2.1 AA violation in any of the three views. Search finds "softmax".
 """
 import functools
