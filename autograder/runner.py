@@ -89,13 +89,17 @@ def private_channel():
     return read_fd, write_fd
 
 
-def privatise_shared_mappings():
-    """In a call's child: replace every shared memory mapping (an mmap made by a cell, which
-    each forked call would otherwise share with the next) by a private copy of itself, so
-    that no call can leave anything there for the next one."""
+def shared_mappings():
+    """{address span: permissions} of this process's shared memory mappings."""
     with open("/proc/self/maps", encoding="ascii", errors="replace") as handle:
-        shared = [line.split()[:2] for line in handle if line.split()[1][3:4] == "s"]
-    for span, perms in shared:
+        return dict(line.split()[:2] for line in handle if line.split()[1][3:4] == "s")
+
+
+def privatise_shared_mappings(spans):
+    """In a call's child: replace these shared memory mappings (an mmap made by a cell, which
+    each forked call would otherwise share with the next) by private copies of themselves,
+    so that no call can leave anything there for the next one."""
+    for span, perms in spans.items():
         start, end = (int(part, 16) for part in span.split("-"))
         readable = perms[0] == "r" or _mprotect(start, end - start, mmap.PROT_READ) == 0
         saved = ctypes.string_at(start, end - start) if readable else b""
@@ -149,6 +153,8 @@ class Runner:
         sys.stdout = sys.stderr = self.output
         self.peak_memory = None  # set while the grader measures memory
         self.ready_fd = None  # in a call's child: where it tells the runner it answered
+        self.own_shared = shared_mappings()  # the runner's own (glibc's), before any student code
+        self.cell_shared = {}  # shared mappings the cells made (see privatise_shared_mappings)
 
     def send(self, message, buffers=()):
         self.send_packed(self.wire.pack(message, buffers))
@@ -208,6 +214,7 @@ class Runner:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+        self.cell_shared = {span: perms for span, perms in shared_mappings().items() if span not in self.own_shared}
         text = "" if error is None else f"{type(error).__name__}: {error}"[:2000]
         if fired:
             text = (f"KeyboardInterrupt: the cell ran past its time limit ({seconds:.0f} s) and was "
@@ -265,7 +272,7 @@ class Runner:
             os.close(ready_read)
             self.speaker, self.ready_fd = os.getpid(), ready_write
             try:
-                privatise_shared_mappings()
+                privatise_shared_mappings(self.cell_shared)
                 self.call_here(message, buffers)
             finally:
                 os._exit(0)
