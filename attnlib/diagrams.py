@@ -23,10 +23,10 @@ The API (stable: the chapters depend on it)::
                                                # a matrix of cells, (x, y) its top-left corner;
                                                # cells[i, j] is the Rectangle of row i, column j
     text(ax, (x, y), "label", size=FONT_SIZE, color=INK, ha="center", va="center")
-    frame(ax, (x0, y0), (x1, y1), "label")      # a dashed outline around a group, e.g. "x N layers";
+    frame(ax, (x0, y0), (x1, y1), "label")      # a dashed outline around a group ("x N layers"),
                                                # drawn behind everything, label at its top left
-    span(ax, start, end, "label", side="left")  # a dimension line with end ticks, e.g. "n" or "$d_k$"
-    edge(patch, "top")                         # the middle of one side of a box or cell, an (x, y) point
+    span(ax, start, end, "label", side="left")  # a dimension line with end ticks ("n", "$d_k$")
+    edge(patch, "top")                         # the middle of one side of a box or cell: (x, y)
     spread(count, centre, step)                # `count` positions `step` apart, centred on `centre`
     outside(fig)                               # artists drawn outside the figure: [] when all fit
 
@@ -80,7 +80,8 @@ def canvas(width, height):
     the same scale, so circles stay round and boxes keep their size.
     """
     if not 0 < width <= MAX_FIGURE_WIDTH:
-        raise ValueError(f"width must be in (0, {MAX_FIGURE_WIDTH}] inches to fit the book; got {width}")
+        raise ValueError(f"width must be in (0, {MAX_FIGURE_WIDTH}] inches to fit the book; "
+                         f"got {width}")
     if not 0 < height <= 2 * MAX_FIGURE_WIDTH:
         raise ValueError(f"height must be in (0, {2 * MAX_FIGURE_WIDTH}] inches; got {height}")
     fig = plt.figure(figsize=(width, height), facecolor="white")
@@ -181,7 +182,8 @@ def arrow(ax, start, end, label=None, weight=None, kind="flow", bend=0.0, dashed
         width, alpha = 0.6 + 4.4 * weight, 0.35 + 0.65 * weight
     ends = []
     for point in (start, end):
-        ends.append((edge(point, "centre"), point) if isinstance(point, Patch) else (tuple(point), None))
+        is_patch = isinstance(point, Patch)
+        ends.append((edge(point, "centre"), point) if is_patch else (tuple(point), None))
     (a, patch_a), (b, patch_b) = ends
     patch = FancyArrowPatch(a, b, patchA=patch_a, patchB=patch_b, shrinkA=2, shrinkB=2,
                             arrowstyle="-|>" if head else "-", mutation_scale=14,
@@ -218,7 +220,8 @@ def grid(ax, xy, data, cell=0.35, kind="weights", row_labels=None, col_labels=No
         data = np.ones(data, dtype=bool)
     data = np.asarray(data)
     if data.ndim != 2 or 0 in data.shape:
-        raise ValueError(f"grid data must be a non-empty 2-D array or (rows, cols); got shape {data.shape}")
+        raise ValueError("grid data must be a non-empty 2-D array or (rows, cols); "
+                         f"got shape {data.shape}")
     rows, cols = data.shape
     for labels, count, what in ((row_labels, rows, "row"), (col_labels, cols, "column")):
         if labels is not None and len(labels) != count:
@@ -234,8 +237,8 @@ def grid(ax, xy, data, cell=0.35, kind="weights", row_labels=None, col_labels=No
     cells = np.empty((rows, cols), dtype=object)
     for i in range(rows):
         for j in range(cols):
-            rect = Rectangle((x0 + j * cell, y0 - (i + 1) * cell), cell, cell, facecolor=colours[i, j],
-                             edgecolor=outline, linewidth=0.8, zorder=2)
+            rect = Rectangle((x0 + j * cell, y0 - (i + 1) * cell), cell, cell,
+                             facecolor=colours[i, j], edgecolor=outline, linewidth=0.8, zorder=2)
             ax.add_patch(rect)
             cells[i, j] = rect
             if annotate and data.dtype != bool:

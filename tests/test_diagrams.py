@@ -79,7 +79,7 @@ def test_arrow_between_boxes_stops_at_their_outlines(drawing):
     assert isinstance(link, FancyArrowPatch) and link in ax.patches
     fig.canvas.draw()
     xs = line_of(link)[:, 0]
-    # The line runs from box a's right side (x = 1.5) to box b's left side (x = 3.5), not centre to centre.
+    # From box a's right side (x = 1.5) to box b's left side (x = 3.5), not centre to centre.
     assert 1.5 <= xs.min() < 1.6 and 3.4 < xs.max() <= 3.5
 
 
