@@ -279,11 +279,16 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
     One run per course at a time (COURSE/.grade.lock): another stops with a message,
     or with wait waits for the first to end."""
     source_notebooks(assignment)  # a clear message for an unknown assignment
-    with grading_lock(config, f"grading {assignment}", wait, stream):
-        return _grade_new_or_changed(config, assignment, jobs, force, isolate, students, limits, stream)
+    jobs = jobs or os.cpu_count() or 1
+    # Before anything is touched: the course's lock, and a sandbox uid for each worker.
+    with grading_lock(config, f"grading {assignment}", wait, stream), \
+            worker_uids(config.sandbox_uids, jobs, isolate) as leased:
+        return _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream)
 
 
-def _grade_new_or_changed(config, assignment, jobs, force, isolate, students, limits, stream):
+def _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream):
+    """grade_assignment's work, with one worker per uid of `leased` (None: no uid to drop to)."""
+    jobs = len(leased)
     ensure_course(config, assignment)
     refused = []
     folders = submission_folders(config, assignment, refused)
@@ -299,10 +304,9 @@ def _grade_new_or_changed(config, assignment, jobs, force, isolate, students, li
             todo[student] = (folder, digest)
     print(f"{assignment}: {len(folders)} submissions, {len(todo)} to grade"
           f"{'' if force else ' (new or changed)'}", file=stream)
-    jobs = jobs or os.cpu_count() or 1
     progress = Progress(len(todo), stream)
     results, failures = [], {}
-    with open_gradebook(config) as gradebook, worker_uids(config.sandbox_uids, jobs, isolate) as leased:
+    with open_gradebook(config) as gradebook:
         while todo:
             # Each worker takes one of the leased uids: its sandbox runs under it.
             context = multiprocessing.get_context("fork")

@@ -157,7 +157,7 @@ def test_grade_refuses_a_range_that_holds_a_user(tmp_path, tool_env):
     assert run.returncode != 0
     assert f"uid {taken} belongs to the user 'nobody'" in run.stderr, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
-    assert not list(course.glob(f"autograded/*/{SCORING}/{RESULTS_FILE}"))
+    assert not (course / "gradebook.db").exists() and not (course / "autograded").exists()  # refused at start
 
 
 @as_root
@@ -191,6 +191,7 @@ def test_a_foreign_process_in_the_range_stops_grade_and_survives(tmp_path, tool_
         assert f"uid {first + 3} runs process {sleeper.pid} (sleep), which no grader started" in run.stderr, \
             run.stderr[-2000:]
         assert sleeper.poll() is None, "grade ended a process it did not start"
+        assert not (course / "gradebook.db").exists()  # refused before anything was done
     finally:
         sleeper.kill()
         sleeper.wait()
