@@ -93,6 +93,9 @@ def write_atomic(path, content):
     data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; give it the mode open() would (0644 under the usual
+        # umask 022), so a formgrader or a course-team member in the group can read it.
+        os.fchmod(handle, 0o666 & ~current_umask())
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -101,6 +104,20 @@ def write_atomic(path, content):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def current_umask():
+    """The process's umask, read without changing it (os.umask can only set it, and setting
+    it to read it would race with threads creating files meanwhile)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc (not Linux): read it by setting it, then restore it
+    os.umask(mask)
+    return mask
 
 
 def load_result(config, student, assignment):
