@@ -12,8 +12,12 @@ function nameControlsByWhatTheyShow() {
   for (const control of document.querySelectorAll(".search-button-field[aria-label], summary[aria-label]")) {
     if (control.textContent.trim()) control.removeAttribute("aria-label");
   }
-  for (const icon of document.querySelectorAll("button[aria-label] svg title, button[aria-label] i[title]")) {
-    if (icon.tagName.toLowerCase() === "title") icon.remove(); else icon.removeAttribute("title");
+  for (const icon of document.querySelectorAll("button[aria-label] i[title]")) icon.removeAttribute("title");
+  for (const svg of document.querySelectorAll("button[aria-label] svg")) {
+    for (const title of svg.querySelectorAll("title")) title.remove();
+    svg.removeAttribute("role");
+    svg.removeAttribute("aria-labelledby");
+    svg.setAttribute("aria-hidden", "true");
   }
 }
 
