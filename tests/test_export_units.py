@@ -157,8 +157,8 @@ def test_a_gradebook_is_a_file_or_a_url(tmp_path):
 
 def test_roster_from_the_gradebook(capsys):
     assert export._roster(None) == {}
-    book = FakeGradebook([gb_student("ada", "Ada", "Lovelace", "ada@example.org", "1001"), gb_student("bo"),
-                          gb_student("carol\n", "Carol")])
+    book = FakeGradebook([gb_student("ada", "Ada", "Lovelace", "ada@example.org", "1001"),
+                          gb_student("carol\n", "Carol"), gb_student("bo")])
     assert export._roster(book) == {"ada": Student("ada", "Ada", "Lovelace", "ada@example.org", "1001"),
                                     "bo": Student("bo", "", "", "", "")}
     assert "export: gradebook student left out: invalid student id 'carol\\n'" in capsys.readouterr().err
@@ -249,6 +249,7 @@ def test_total_of_a_late_result_without_a_gradebook(tmp_path):
     """Two started days late at 10 % a day: 20 % of the raw score."""
     mine = result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED))
     total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
+    assert (total.student, total.assignment, total.max_score) == ("al", "hw", 8.0)
     assert total.questions == [QuestionScore("nb", "q1", 2.0, 2.0, PASSED),
                                QuestionScore("nb", "q2", 0.0, 6.0, MISSING)]
     assert total.submitted == datetime.datetime(2026, 10, 3, 10, 0, tzinfo=UTC)
@@ -289,6 +290,13 @@ def test_the_result_time_wins_over_the_gradebook_time(tmp_path):
     assert total.submitted == DUE + datetime.timedelta(days=3) and total.late_days == 3
 
 
+def test_an_extension_moves_the_students_due_date(tmp_path):
+    mine = result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED))
+    book = _BookView({}, set(), {}, {"al": datetime.timedelta(days=2)})
+    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
+    assert total.due == DUE + datetime.timedelta(days=2) and total.late_days == 0 and total.penalty == 0.0
+
+
 def test_a_negative_raw_score_loses_no_penalty_and_ends_at_zero(tmp_path):
     mine = result("al", timestamp="2026-10-05T00:00:00+00:00", q1=(-1, 2, FAILED))
     total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
@@ -319,15 +327,18 @@ def test_collect_with_a_gradebook_adds_its_students_and_closes_it(tmp_path, monk
     config = late_config(tmp_path)
     (tmp_path / "gradebook.db").write_bytes(b"")
     save_result(config, result("zed", timestamp="2026-10-01T12:00:00+00:00", q1=(2, 2, PASSED)))
-    book = FakeGradebook([gb_student("al", "Al", "Adams")],
-                         {"hw": gb_assignment([("nb", "q1", 2), ("nb", "q2", 6)])})
-    monkeypatch.setattr(autograder.gradebook, "open_gradebook", lambda config: book)
+    in_book = gb_submission("bo", {"nb": [grade("q1", 1.0), grade("q2", 3.0)]})
+    book = FakeGradebook([gb_student("al", "Al", "Adams"), gb_student("bo")],
+                         {"hw": gb_assignment([("nb", "q1", 2), ("nb", "q2", 6)], [in_book])})
+    opened = []
+    monkeypatch.setattr(autograder.gradebook, "open_gradebook", lambda config: opened.append(config) or book)
     grades = export.collect(config, ["hw"])
-    assert book.closed
-    assert list(grades.roster) == ["al", "zed"]  # sorted; zed is only in results.json
+    assert opened == [config] and book.closed
+    assert list(grades.roster) == ["al", "bo", "zed"]  # sorted; zed is only in results.json
     assert grades.roster["al"].first_name == "Al"
+    assert grades.questions == {"hw": QUESTIONS}  # q2 is known from the gradebook only
     assert [(t.student, t.status, t.raw_score) for t in grades.totals["hw"]] == [
-        ("al", NO_SUBMISSION, 0.0), ("zed", GRADED, 2.0)]
+        ("al", NO_SUBMISSION, 0.0), ("bo", "graded in nbgrader only", 4.0), ("zed", GRADED, 2.0)]
 
 
 def test_collect_closes_the_gradebook_when_reading_fails(tmp_path, monkeypatch):
@@ -456,3 +467,18 @@ def test_run(tmp_path, capsys):
                                                                      "canvas.csv", "moodle.csv")]
     # al late on hw; cy sent no hw, al and bo sent no quiz
     assert out[4] == "3 students, 2 assignment(s): 1 late submission(s), 3 missing submission(s) scored 0"
+    assert export.run(SimpleNamespace(assignments=["hw"]), config) == 0
+    assert capsys.readouterr().out.splitlines()[4] == (
+        "2 students, 1 assignment(s): 1 late submission(s), 0 missing submission(s) scored 0")
+
+
+def test_arguments():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    assert parser.parse_args([]).assignments == []
+    assert parser.parse_args(["hw", "quiz"]).assignments == ["hw", "quiz"]
+    assert "ASSIGNMENT" in parser.format_usage()
+    assert "assignment ids (default: every assignment with graded submissions)" in " ".join(
+        parser.format_help().split())

@@ -119,6 +119,12 @@ def test_the_longest_expected_name_wins():
         "self_attention": "Alice_self_attention.ipynb", "attention": "Alice_attention.ipynb"}
 
 
+def test_the_longest_expected_name_wins_not_the_last_in_order():
+    files = ["Alice_additive_attention.ipynb", "Alice_attention.ipynb"]
+    assert match_notebooks(files, ["attention", "additive_attention"]) == (
+        {"additive_attention": "Alice_additive_attention.ipynb", "attention": "Alice_attention.ipynb"}, {})
+
+
 def test_the_longest_expected_name_wins_among_copies_too():
     files = ["self_attention (1).ipynb", "attention (1).ipynb"]
     assert match_notebooks(files, ["attention", "self_attention"]) == (
@@ -264,7 +270,7 @@ def test_timestamps_are_written_in_utc(los_angeles):
 
 
 def test_a_time_without_a_zone_is_refused(los_angeles):
-    with pytest.raises(ValueError, match="needs a time zone"):
+    with pytest.raises(ValueError, match="^a submission time needs a time zone$"):
         format_timestamp(datetime.datetime(2026, 10, 1, 12, 0))
 
 
