@@ -63,7 +63,11 @@ def hidden_lines(source_notebook_path):
     A line that also appears outside the hidden sections (a common idiom shared
     with a visible test) is public, so it is not counted as secret.
     """
-    notebook = nbformat.read(source_notebook_path, as_version=4)
+    return hidden_lines_in(nbformat.read(source_notebook_path, as_version=4))
+
+
+def hidden_lines_in(notebook):
+    """hidden_lines of a notebook already read (an autograded one carries the hidden tests too)."""
     secret, public = set(), set()
     for cell in notebook.cells:
         for line, hidden in _marked_lines(cell.source):

@@ -29,10 +29,17 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
 def prepare_course(config, assignment_ids):
     """Put the assignments' sources in the course folder and record them in its gradebook.
 
-    Idempotent: run by `release` and, when needed, by `grade`.
+    Idempotent: run by `release`, `demo` and, when needed, by `grade`. Also writes
+    COURSE/nbgrader_config.py and the due dates into the gradebook, so nbgrader's own
+    tools run in the course folder see the course as our commands do.
     """
+    from autograder.nbgrader_config import record_due_dates, write_nbgrader_config
+
     config.root.mkdir(parents=True, exist_ok=True)
-    return generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id)
+    write_nbgrader_config(config)
+    api = generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id)
+    record_due_dates(config, assignment_ids)
+    return api
 
 
 def add_arguments(parser):

@@ -1,14 +1,23 @@
 """nbgrader's own tools on our course folder (issue 14): what `grade`, `feedback`, `export` and
-`report` write is readable by the course team's group (the umask decides, as for any file)."""
+`report` write is readable by the course team's group (the umask decides, as for any file), and
+nbgrader's CLI run in the course folder sees the course of course.toml (SQLite and PostgreSQL)."""
+import argparse
+import csv
 import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from autograder import release as release_command
+from autograder.config import load_config
 from autograder.course import source_notebooks
-from autograder.results import current_umask, write_atomic
+from autograder.gradebook import open_gradebook, record_result
+from autograder.release import prepare_course
+from autograder.results import SubmissionResult, current_umask, write_atomic
+from postgres_server import create_database
 from submission_factory import make_submission, reference_answers, write_submission
 
 ASSIGNMENT = "self_attention"
@@ -78,3 +87,77 @@ def test_what_the_commands_write_is_group_and_world_readable(graded_course):
         modes.update({str(p.relative_to(graded_course)): stat.S_IMODE(p.stat().st_mode) for p in files})
     assert any(name.endswith(".csv") for name in modes) and any(name.endswith(".png") for name in modes)
     assert {name: mode for name, mode in modes.items() if mode != 0o644} == {}
+
+
+# -- nbgrader's CLI in the course folder sees the course of course.toml ----------------------
+
+DUE = "2026-10-01T23:59:00+02:00"  # 21:59 UTC, as nbgrader stores it
+
+
+def released_course(base, db_url=""):
+    """A course folder released by `release` (exercises/ of the repository left alone) from a
+    course.toml with a course id, a relative exchange, a due date and maybe a db_url; two
+    students recorded as grading records them."""
+    course = base / "course"
+    course.mkdir()
+    (course / "course.toml").write_text(
+        'course_id = "nbtools"\nexchange = "../exchange"\n'
+        + (f'db_url = "{db_url}"\n' if db_url else "")
+        + f'[due]\n{ASSIGNMENT} = "{DUE}"\n', encoding="utf-8")
+    config = load_config(course)
+    args = argparse.Namespace(assignments=[ASSIGNMENT], exercises_only=False, feedback=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(release_command, "release", lambda ids=None: [])
+        assert release_command.run(args, config) == 0
+    with open_gradebook(config) as gradebook:
+        for student in ("ada", "bob"):
+            record_result(gradebook, SubmissionResult(student, ASSIGNMENT, "d", "graded",
+                                                      timestamp="2026-10-01T12:00:00+00:00"))
+    return config
+
+
+def nbgrader(course, env, *command):
+    process = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *command], cwd=course,
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, (command, process.stdout[-2000:], process.stderr[-3000:])
+    return process.stdout + process.stderr
+
+
+def check_nbgrader_sees_the_course(config, env):
+    course = config.root
+    assert (course / "nbgrader_config.py").is_file()
+    students = nbgrader(course, env, "db", "student", "list")
+    assert "There are 2 students in the database" in students and "ada" in students and "bob" in students
+    assignments = nbgrader(course, env, "db", "assignment", "list")
+    assert f"{ASSIGNMENT} (due: 2026-10-01 21:59:00)" in assignments
+    listed = nbgrader(course, env, "list")
+    assert f"nbtools {ASSIGNMENT}" in listed, listed
+    nbgrader(course, env, "export")
+    rows = list(csv.DictReader((course / "grades.csv").open(encoding="utf-8")))
+    assert {(r["assignment"], r["student_id"], r["duedate"]) for r in rows} == {
+        (ASSIGNMENT, "ada", "2026-10-01 21:59:00"), (ASSIGNMENT, "bob", "2026-10-01 21:59:00")}
+
+
+def test_nbgrader_cli_sees_the_course_with_sqlite(tmp_path, tool_env):
+    config = released_course(tmp_path)
+    check_nbgrader_sees_the_course(config, tool_env)
+    assert sorted(p.name for p in tmp_path.rglob("*.db")) == ["gradebook.db"]
+
+
+def test_nbgrader_cli_sees_the_course_with_postgresql(tmp_path, tool_env, postgres_url):
+    config = released_course(tmp_path, create_database(postgres_url, "nbgrader_tools"))
+    check_nbgrader_sees_the_course(config, tool_env)
+    assert list(tmp_path.rglob("*.db")) == []  # nbgrader did not make a SQLite gradebook of its own
+
+
+def test_a_changed_due_date_reaches_the_gradebook_and_the_config_moves_with_the_folder(tmp_path, tool_env):
+    config = released_course(tmp_path)
+    toml = config.root / "course.toml"
+    toml.write_text(toml.read_text().replace(DUE, "2026-10-08T12:00:00+00:00"))
+    prepare_course(load_config(config.root), [ASSIGNMENT])
+    moved = tmp_path / "moved"
+    config.root.rename(moved)
+    assignments = nbgrader(moved, tool_env, "db", "assignment", "list")
+    assert f"{ASSIGNMENT} (due: 2026-10-08 12:00:00)" in assignments
+    assert "There are 2 students" in nbgrader(moved, tool_env, "db", "student", "list")
+    assert sorted(p.name for p in tmp_path.rglob("*.db")) == ["gradebook.db"]

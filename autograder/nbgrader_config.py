@@ -1,0 +1,110 @@
+"""nbgrader's own tools on our course folder: COURSE/nbgrader_config.py, and what it configures.
+
+`nbgrader db student list`, `nbgrader list`, `nbgrader export` and the formgrader read
+nbgrader_config.py from the folder they run in; written from course.toml by `release`
+(and `demo`, and `grade` when it sets up a course), it makes them see the same course
+as our commands: the folder, the course id, the gradebook (db_url) and the exchange.
+
+It also makes nbgrader's feedback (`nbgrader generate_feedback`, the formgrader's
+Generate Feedback) run HideHiddenTests first: the autograded notebooks we write for
+the formgrader carry the hidden tests and the grader's messages, which a student
+must never see.
+"""
+import os
+import stat
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+
+from autograder.course import COURSE_ROOT
+
+NBGRADER_CONFIG = "nbgrader_config.py"
+
+_TEMPLATE = '''\
+# Written by `python -m autograder release` from course.toml: edit course.toml and run
+# release again (a change made here is overwritten). nbgrader's CLI and the formgrader,
+# run in this folder, then see the same course as `python -m autograder`.
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+c = get_config()  # noqa: F821 - defined by traitlets when it loads this file
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.db_url = {db_url}
+{exchange}
+# nbgrader's feedback pages must not show hidden tests: the autograded notebooks carry them.
+sys.path.insert(0, {code_root!r})  # where autograder is, if this Python has not installed it
+c.GenerateFeedback.preprocessors = [
+    "autograder.nbgrader_config.HideHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+'''
+
+
+def config_text(config):
+    """The text of COURSE/nbgrader_config.py for a CourseConfig. Paths are relative to the
+    file where course.toml has them relative (the gradebook, the exchange), so the folder
+    can be moved."""
+    db_url = repr(config.db_url) if config.db_url else '"sqlite:///" + os.path.join(here, "gradebook.db")'
+    exchange = ""
+    if config.exchange:
+        exchange = f"c.Exchange.root = os.path.join(here, os.path.expanduser({config.exchange!r}))\n"
+    return _TEMPLATE.format(course_id=config.course_id, db_url=db_url, exchange=exchange,
+                            code_root=str(COURSE_ROOT))
+
+
+def write_nbgrader_config(config):
+    """Write COURSE/nbgrader_config.py. It holds what course.toml holds (a db_url may carry a
+    password), so it gets course.toml's permissions when there is one."""
+    from autograder.config import CONFIG_FILE
+    from autograder.results import write_atomic
+
+    path = Path(config.root) / NBGRADER_CONFIG
+    write_atomic(path, config_text(config))
+    toml = Path(config.root) / CONFIG_FILE
+    if toml.is_file():
+        os.chmod(path, stat.S_IMODE(toml.stat().st_mode))
+    return path
+
+
+def record_due_dates(config, assignment_ids):
+    """Put course.toml's due dates into the gradebook's assignment rows (what nbgrader shows
+    and uses for lateness); an assignment without one there has none in the gradebook."""
+    from autograder.gradebook import open_gradebook
+
+    with open_gradebook(config) as gradebook:
+        for assignment in assignment_ids:
+            gradebook.update_or_create_assignment(assignment, duedate=config.due.get(assignment))
+
+
+class HideHiddenTests(Preprocessor):
+    """For nbgrader's feedback on an autograded notebook: each hidden-test section of a cell
+    becomes one comment, and every output loses its traceback frames, file paths and any
+    hidden test line (as on our own pages, autograder.feedback)."""
+
+    def preprocess(self, nb, resources):
+        from autograder.feedback import BEGIN_HIDDEN, hidden_lines_in, visible_part
+
+        secret = hidden_lines_in(nb)
+        for cell in nb.cells:
+            if BEGIN_HIDDEN in cell.source:
+                cell.source = visible_part(cell.source)
+            for output in cell.get("outputs", []):
+                _clean_output(output, secret)
+        return nb, resources
+
+
+def _clean_output(output, secret):
+    from autograder.feedback import _scrub_page, clean_message
+
+    if output.output_type == "stream":
+        output.text = clean_message(output.text, secret)
+    elif output.output_type == "error":
+        output.evalue = clean_message(output.evalue, secret)
+        output.traceback = []
+    else:  # display_data, execute_result: only their text can quote a test
+        for kind, value in list(output.get("data", {}).items()):
+            if isinstance(value, str) and kind.startswith("text/"):
+                output.data[kind] = _scrub_page(value, secret)
