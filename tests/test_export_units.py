@@ -189,7 +189,7 @@ def write_source(config, assignment, notebook, cells):
 
     folder = config.root / "source" / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    raw = [{"metadata": {"nbgrader": {"grade_id": gid, "grade": flag}} if gid else {}} for gid, flag in cells]
+    raw = [{"metadata": {"nbgrader": {"grade_id": gid, "grade": flag}}} if gid else {} for gid, flag in cells]
     (folder / f"{notebook}.ipynb").write_text(json.dumps({"cells": raw}), encoding="utf-8")
 
 
@@ -198,7 +198,8 @@ def test_source_order(tmp_path):
     assert export._source_order(config, "hw") == {}
     write_source(config, "hw", "b_nb", [("z_first", True), (None, False), ("answer", False), ("a_second", True)])
     write_source(config, "hw", "a_nb", [("only", True)])
-    (config.root / "source" / "hw" / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    (config.root / "source" / "hw" / "0_broken.ipynb").write_text("{not json", encoding="utf-8")  # read first
+    (config.root / "source" / "hw" / "1_no_cells.ipynb").write_text("{}", encoding="utf-8")
     assert export._source_order(config, "hw") == {("a_nb", "only"): (0, 0), ("b_nb", "z_first"): (1, 0),
                                                   ("b_nb", "a_second"): (2, 3)}
 
@@ -364,7 +365,8 @@ def test_collect_closes_the_gradebook_when_reading_fails(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("value, text", [(6.4, "6.4"), (10.0, "10"), (10, "10"), (0, "0"), (-0.0, "0"),
                                          (-0.00001, "0"), (1 / 3, "0.3333"), (1.23456, "1.2346"),
-                                         (-1.5, "-1.5"), (100.5, "100.5"), ("2.50", "2.5")])
+                                         (-1.5, "-1.5"), (100.5, "100.5"), ("2.50", "2.5"),
+                                         (0.1234499, "0.1234")])  # rounded once, to 4 decimals
 def test_number(value, text):
     assert export.number(value) == text
 
@@ -426,8 +428,10 @@ def test_canvas_name_with_only_one_part():
 
 
 def test_write_exports(tmp_path):
-    config = config_for(tmp_path)
+    config = config_for(tmp_path / "new" / "course")  # folders made as needed
     written = export.write_exports(config, sample_grades())
+    assert export.write_exports(config, sample_grades()) == written  # written again over the old files
+    tmp_path = config.root
     assert written == [tmp_path / "exports" / name for name in ("questions.csv", "totals.csv", "canvas.csv",
                                                                 "moodle.csv")]
     headers = {path.name: next(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) for path in written}
