@@ -54,8 +54,9 @@ def title(source):
     return re.search(r"^# (.+)$", body, flags=re.M).group(1).strip()
 
 
-def plain(markdown):
-    return re.sub(r"[*_`]", "", markdown)
+def letters(text):
+    """Only letters and digits, lower case: pdftotext joins a word hyphenated at a line end."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
 def test_pdf_has_pages(pdf, record_property):
@@ -69,13 +70,13 @@ def test_pdf_has_pages(pdf, record_property):
 
 @pytest.mark.parametrize("name, source", PAGES, ids=[name for name, _ in PAGES])
 def test_every_page_of_the_toc_is_in_the_pdf(text, name, source):
-    assert plain(title(source)) in text
+    assert letters(title(source)) in letters(text)
 
 
 def test_chapters_and_sections_are_numbered(text):
     chapters = [source for _, source in PAGES if re.match(r"\d\d_", source.name)]
     for number, source in enumerate(chapters, start=1):
-        assert f"{number}. {plain(title(source))}" in text, f"chapter {number} is numbered"
+        assert letters(f"{number}. {title(source)}") in letters(text), f"chapter {number} is numbered"
     assert re.search(r"\b5\.1\. \w", text), "sections are numbered too"
 
 
@@ -88,7 +89,7 @@ def test_bibliography_is_in_the_pdf(text):
     bibliography = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
     years_and_authors = re.findall(r"author\s*=\s*\{([^,{}]+)", bibliography)
     assert years_and_authors
-    missing = [author for author in years_and_authors if author.strip() not in text]
+    missing = [author for author in years_and_authors if letters(author) not in letters(text)]
     assert missing == [], f"bibliography entries not in the PDF: {missing}"
 
 
