@@ -56,6 +56,7 @@ def test_save_and_load(tmp_path):
     assert path.read_text(encoding="utf-8") == sample().to_json()
     assert load_result(config, "ada", "hw") == sample()
     assert os.listdir(path.parent) == ["results.json"]  # no temporary file left
+    assert save_result(config, sample()) == path  # saved again over the old one
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"student": "ada"}', "[]", "\udcff"])
@@ -103,11 +104,12 @@ def test_write_atomic_syncs_before_renaming(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", os.path.basename(a))),
-                                                     real_replace(a, b))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", a)), real_replace(a, b))[1])
     write_atomic(tmp_path / "out.txt", "data")
     assert events[0] == "fsync"
-    assert events[1][0] == "replace" and events[1][1].startswith(".out.txt.") and events[1][1].endswith(".tmp")
+    temporary = events[1][1]
+    assert events[1][0] == "replace" and os.path.dirname(temporary) == str(tmp_path)  # renamed on one disk
+    assert os.path.basename(temporary).startswith(".out.txt.") and temporary.endswith(".tmp")
 
 
 def test_write_atomic_keeps_the_old_file_and_no_temporary_when_it_fails(tmp_path, monkeypatch):

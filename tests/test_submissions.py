@@ -234,6 +234,10 @@ def test_an_invalid_structure_is_named():
     problem = notebook_bytes_problem(notebook_bytes(cells=[{"cell_type": "code", "id": "c1"}]))
     assert problem.startswith("invalid notebook structure (")
     assert len(problem) <= len("invalid notebook structure ()") + 200
+    long = notebook_bytes_problem(notebook_bytes(cells=[{"cell_type": "x" * 500, "id": "c1", "metadata": {},
+                                                         "source": ""}]))
+    assert long.startswith("invalid notebook structure (") and long.endswith(")")
+    assert len(long) == len("invalid notebook structure ()") + 200  # the validator's message, cut
 
 
 def test_a_validator_that_recurses_too_deeply_is_a_refusal(monkeypatch):
