@@ -471,10 +471,22 @@ def _anchor(question):
     return "q-" + re.sub(r"[^A-Za-z0-9_-]", "-", question)
 
 
+# How every page we write begins: `release --feedback` ships only such pages (nbgrader's
+# generate_feedback, from the formgrader, writes its own to the same paths). Checked at
+# the start of the file, where nothing a student wrote can be.
+PAGE_START = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+              '<meta name="generator" content="autograder feedback">\n')
+
+
+def written_by_us(path):
+    """Whether a feedback page was written by our `feedback` command (not by nbgrader)."""
+    with open(path, "rb") as page:
+        return page.read(len(PAGE_START.encode())) == PAGE_START.encode()
+
+
 def _page(title, body, math):
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
+    return (PAGE_START + f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
             + math.defs() + "\n" + "\n".join(body) + "\n</body></html>\n")
 
 

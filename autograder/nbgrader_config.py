@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from autograder.course import COURSE_ROOT
 
@@ -83,6 +84,8 @@ class HideHiddenTests(Preprocessor):
     """For nbgrader's feedback on an autograded notebook: each hidden-test section of a cell
     becomes one comment, and every output loses its traceback frames, file paths and any
     hidden test line (as on our own pages, autograder.feedback)."""
+
+    enabled = Bool(True)  # nbconvert's preprocessors are off unless enabled; this one must run
 
     def preprocess(self, nb, resources):
         from autograder.feedback import BEGIN_HIDDEN, hidden_lines_in, visible_part

@@ -68,13 +68,28 @@ def run(args, config):
     return 0
 
 
+def pages_not_ours(config, assignment):
+    """The feedback pages of an assignment that our `feedback` command did not write."""
+    from autograder.feedback import written_by_us
+
+    return [page for page in sorted(config.feedback().glob(f"*/{assignment}/*.html")) if not written_by_us(page)]
+
+
 def _release_feedback(args, config):
     from autograder.exchange import release_feedback
 
     if not config.exchange:
         raise SystemExit("release --feedback needs an exchange: set exchange in course.toml")
+    chosen = args.assignments or assignments()
+    foreign = [page for assignment in chosen for page in pages_not_ours(config, assignment)]
+    if foreign:
+        listed = "\n  ".join(str(page.relative_to(config.root)) for page in foreign[:20])
+        raise SystemExit(f"release --feedback: nothing released; {len(foreign)} feedback page(s) were not "
+                         f"written by `python -m autograder feedback` (nbgrader's generate_feedback, from "
+                         f"the formgrader, writes its own):\n  {listed}\nRun `python -m autograder feedback "
+                         f"ASSIGNMENT` to write them again, then release.")
     stale = 0
-    for assignment in args.assignments or assignments():
+    for assignment in chosen:
         for student, status in release_feedback(config, assignment):
             print(f"feedback {assignment} {student}: {status}")
             stale += "older" in status

@@ -1,9 +1,13 @@
 """nbgrader's own tools on our course folder (issue 14): what `grade`, `feedback`, `export` and
 `report` write is readable by the course team's group (the umask decides, as for any file), and
-nbgrader's CLI run in the course folder sees the course of course.toml (SQLite and PostgreSQL)."""
+nbgrader's CLI run in the course folder sees the course of course.toml (SQLite and PostgreSQL),
+and no feedback page, ours or nbgrader's, shows a hidden test."""
 import argparse
 import csv
+import dataclasses
+import html
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -13,9 +17,10 @@ import pytest
 
 from autograder import release as release_command
 from autograder.config import load_config
-from autograder.course import source_notebooks
+from autograder.course import SOLUTIONS_DIR, source_notebooks
+from autograder.feedback import hidden_lines, written_by_us
 from autograder.gradebook import open_gradebook, record_result
-from autograder.release import prepare_course
+from autograder.release import pages_not_ours, prepare_course
 from autograder.results import SubmissionResult, current_umask, write_atomic
 from postgres_server import create_database
 from submission_factory import make_submission, reference_answers, write_submission
@@ -161,3 +166,72 @@ def test_a_changed_due_date_reaches_the_gradebook_and_the_config_moves_with_the_
     assert f"{ASSIGNMENT} (due: 2026-10-08 12:00:00)" in assignments
     assert "There are 2 students" in nbgrader(moved, tool_env, "db", "student", "list")
     assert sorted(p.name for p in tmp_path.rglob("*.db")) == ["gradebook.db"]
+
+
+# -- nbgrader's own feedback never shows a hidden test; release --feedback ships only ours ----
+
+def visible_text(page):
+    """What a reader of an HTML page sees as text (highlighted code is split into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def leaks(course):
+    """{page: hidden test lines it shows} over every page under COURSE/feedback/."""
+    secret = hidden_lines(SOLUTIONS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert len(secret) > 3  # the notebook really has hidden tests to leak
+    found = {}
+    for page in sorted((course / "feedback").rglob("*")):
+        if page.is_file():
+            text = visible_text(page.read_text(encoding="utf-8", errors="replace"))
+            shown = {line for line in secret | {"HIDDEN TESTS"} if line in text}
+            if shown:
+                found[str(page.relative_to(course))] = shown
+    return found
+
+
+def api_from_course_config(course, preprocessors=None):
+    """nbgrader's API (what the formgrader calls) with the course's nbgrader_config.py."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    settings = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    if preprocessors is not None:
+        settings.GenerateFeedback.preprocessors = preprocessors
+    return NbGraderAPI(config=settings)
+
+
+def test_nbgrader_feedback_shows_no_hidden_test(graded_course, tool_env):
+    pages = sorted(str(p.relative_to(graded_course)) for p in (graded_course / "feedback").rglob("*.html"))
+    assert pages == [f"feedback/{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in ("ada", "bob")]
+    assert leaks(graded_course) == {}  # our pages
+
+    # The control: nbgrader's default feedback on our autograded notebooks shows the hidden tests.
+    default = api_from_course_config(graded_course, ["nbgrader.preprocessors.GetGrades",
+                                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])
+    assert default.generate_feedback(ASSIGNMENT, force=True)["success"]
+    assert set(leaks(graded_course)) == set(pages)
+
+    # nbgrader's CLI in the course folder and its API (the formgrader's Generate Feedback) with
+    # the course's nbgrader_config.py write their own pages, without a hidden line.
+    nbgrader(graded_course, tool_env, "generate_feedback", ASSIGNMENT, "--force")
+    assert leaks(graded_course) == {}
+    assert default.generate_feedback(ASSIGNMENT, force=True)["success"]
+    assert api_from_course_config(graded_course).generate_feedback(ASSIGNMENT, force=True)["success"]
+    assert leaks(graded_course) == {}
+    page = (graded_course / pages[1]).read_text(encoding="utf-8")
+    assert "# (hidden tests run here)" in visible_text(page)  # nbgrader's page, the tests' place shown
+    assert not written_by_us(graded_course / pages[1])
+
+
+def test_release_feedback_ships_only_our_pages(graded_course, tool_env):
+    config = dataclasses.replace(load_config(graded_course), exchange="../exchange")
+    args = argparse.Namespace(assignments=[ASSIGNMENT], exercises_only=False, feedback=True)
+    api_from_course_config(graded_course).generate_feedback(ASSIGNMENT, force=True)
+    assert [p.parent.parent.name for p in pages_not_ours(config, ASSIGNMENT)] == ["ada", "bob"]
+    with pytest.raises(SystemExit, match=r"nothing released; 2 feedback page\(s\) were not written"):
+        release_command.run(args, config)
+    assert not (graded_course.parent / "exchange").exists()
+    process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
+                              "feedback", ASSIGNMENT], env=tool_env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert pages_not_ours(config, ASSIGNMENT) == []
