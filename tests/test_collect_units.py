@@ -466,3 +466,87 @@ def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, c
     (source / "a+b").mkdir()
     (source / "a+b" / "nb.ipynb").write_bytes(NOTEBOOK)
     assert collect.run(args, config) == 1
+
+
+def test_collect_exchange_takes_what_exchange_accepts(tmp_path, monkeypatch, los_angeles):
+    import autograder.exchange
+    from autograder.exchange import InboundEntry
+
+    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    inbound = tmp_path / "inbound"
+    ada = inbound / "ada+hw+2026-10-01 12:00:00.000000 UTC+x"
+    (ada / "sub").mkdir(parents=True)
+    (ada / "nb.ipynb").write_bytes(NOTEBOOK)
+    (ada / TIMESTAMP_FILE).write_text("2020-01-01 00:00:00.000000 UTC")  # the student's claim: not used
+    (ada / "submission_secret.txt").write_text("secret")
+    (ada / "sub" / "link").symlink_to(ada / "nb.ipynb")
+    forged = inbound / "bob+hw+2026-10-01 13:00:00.000000 UTC+y"
+    forged.mkdir()
+    entries = [InboundEntry("ada", ada, time=datetime.datetime(2026, 10, 2, 1, 0, tzinfo=UTC), note="claimed earlier"),
+               InboundEntry("bob", forged, problem="written by user mallory, not bob")]
+    calls = []
+    monkeypatch.setattr(autograder.exchange, "exchange_submissions",
+                        lambda config, assignment, check_owner: calls.append((assignment, check_owner)) or entries)
+    config = CourseConfig(root=tmp_path / "course")
+    outcomes = collect.collect_exchange(config, "hw", check_owner=False)
+    assert calls == [("hw", False)]
+    assert [(o.student, o.status, o.detail) for o in outcomes] == [
+        ("ada", "collected", "claimed earlier"),
+        ("ada", "refused", "ada/sub/link: symbolic link (not followed)"),
+        ("bob", "refused", f"{forged.name}: written by user mallory, not bob")]
+    folder = config.submitted("ada", "hw")
+    assert sorted(p.name for p in folder.iterdir()) == ["nb.ipynb", "submission_secret.txt", TIMESTAMP_FILE]
+    assert (folder / TIMESTAMP_FILE).read_text() == "2026-10-02 01:00:00.000000 UTC"
+    assert (folder / "submission_secret.txt").read_text() == "secret"
+
+
+def test_collect_arguments():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    collect.add_arguments(parser)
+    args = parser.parse_args(["hw"])
+    assert vars(args) == dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None,
+                              zip_timezone="UTC", max_file_mb=20.0, max_total_mb=1024.0, check_owner=True,
+                              dry_run=False)
+    args = parser.parse_args(["hw", "in.zip", "--from-exchange", "--pattern", "moodle", "--layout", "lms",
+                              "--zip-timezone", "Europe/Paris", "--max-file-mb", "2.5", "--max-total-mb", "9",
+                              "--no-owner-check", "--dry-run"])
+    assert vars(args) == dict(assignment="hw", source="in.zip", from_exchange=True, pattern="moodle", layout="lms",
+                              zip_timezone="Europe/Paris", max_file_mb=2.5, max_total_mb=9.0, check_owner=False,
+                              dry_run=True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["hw", "--layout", "other"])
+    text = " ".join(parser.format_help().split())
+    for phrase in ["assignment id, e.g. scoring_functions", "a folder STUDENT_ID/NOTEBOOK.ipynb, or an LMS download .zip",
+                   "collect from nbgrader's exchange (course.toml: exchange, course_id)",
+                   "LMS file name pattern: canvas, moodle, or a regex", "how student ids are found",
+                   "time zone of zip entry times without a UTC timestamp (default: UTC)",
+                   "largest notebook taken (default: 20)", "most read from one download, nested zips included "
+                   "(default: 1024)", "--from-exchange: take entries whatever user wrote them",
+                   "report what would be collected, write nothing"]:
+        assert phrase in text
+
+
+def test_run_passes_its_arguments_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    calls = []
+    monkeypatch.setattr(collect, "collect_exchange", lambda *a: calls.append(("exchange",) + a) or [
+        Outcome("ada", "collected")])
+    monkeypatch.setattr(collect, "collect_path", lambda *a: calls.append(("path",) + a) or [
+        Outcome("ada", "refused", "no nb.ipynb")])
+    config = CourseConfig(root=tmp_path, exchange="/srv/exchange")
+    args = SimpleNamespace(assignment="hw", source=None, from_exchange=True, pattern="moodle", layout="lms",
+                           zip_timezone="Europe/Paris", max_file_mb=1.5, max_total_mb=3.0, check_owner=False,
+                           dry_run=True)
+    assert collect.run(args, config) == 0
+    limits = Limits(file_bytes=int(1.5 * MB), total_bytes=3 * MB)
+    assert calls.pop() == ("exchange", config, "hw", limits, True, False)
+    assert capsys.readouterr().out.startswith(f"collect hw from nbgrader exchange /srv/exchange into "
+                                              f"{config.submitted()}\n")
+    args.from_exchange, args.source = False, "in.zip"
+    assert collect.run(args, config) == 1
+    _, *passed = calls.pop()
+    assert passed[:6] == [config, "hw", "in.zip", "moodle", "lms", limits] and passed[6] is True
+    assert str(passed[7]) == "Europe/Paris"
+    assert capsys.readouterr().out.startswith(f"collect hw from in.zip into {config.submitted()}\n")
