@@ -55,7 +55,15 @@ document.addEventListener("DOMContentLoaded", () => {
   // The theme's Font Awesome script turns <i> icons into <svg> after this: run again then.
   window.addEventListener("load", nameControlsByWhatTheyShow);
   if (document.querySelector(".math")) {
-    whenMathIsTypeset(letKeyboardsScrollWideEquations);
-    window.addEventListener("resize", letKeyboardsScrollWideEquations);
+    whenMathIsTypeset(() => {
+      letKeyboardsScrollWideEquations();
+      // Fonts arriving, the window or a sidebar changing size: check again.
+      const observer = new ResizeObserver(letKeyboardsScrollWideEquations);
+      observer.observe(document.body);
+      for (const box of document.querySelectorAll('mjx-container[display="true"]')) {
+        observer.observe(box);
+        if (box.firstElementChild) observer.observe(box.firstElementChild);
+      }
+    });
   }
 });
