@@ -150,7 +150,8 @@ def test_reference_solution_runs_alone(student_env, solution, tmp_path):
 def test_exercise_runs_alone_up_to_the_first_question(student_env, exercise, tmp_path):
     """A released notebook stops only where the student has to write code."""
     result = run_alone(student_env, exercise, tmp_path)
-    assert result["error"] == "NotImplementedError", result
+    # The stub's NotImplementedError, or a visible test's message about it.
+    assert result["error"] in ("NotImplementedError", "AssertionError"), result
     cells = json.loads(exercise.read_text(encoding="utf-8"))["cells"]
     ran = [cell for cell in cells[:result["last_cell"] + 1] if cell["cell_type"] == "code"]
     grader = [cell["metadata"].get("nbgrader", {}) for cell in ran]
