@@ -29,6 +29,7 @@ from autograder.cli import main
 from autograder.config import load_config
 from autograder import exchange as exchange_module
 from autograder.exchange import exchange_root, release_to_exchange
+from autograder.feedback import PAGE_START
 from autograder.submissions import format_timestamp, parse_submission_time, read_timestamp
 from submission_factory import make_submission
 
@@ -274,7 +275,8 @@ def test_feedback_pages_reach_only_their_student(flow, capsys):
     for student in ("alice", "bob"):
         folder = flow.config.feedback(student, ASSIGNMENT)
         folder.mkdir(parents=True)
-        feedback[student] = f"<html><body>feedback for {student}</body></html>"
+        # Only pages our `feedback` wrote are released: they begin with PAGE_START.
+        feedback[student] = f"{PAGE_START}<title>{student}</title></head><body>feedback for {student}</body></html>"
         (folder / f"{ASSIGNMENT}.html").write_text(feedback[student])
     assert main(["--course", str(flow.course), "release", "--feedback", ASSIGNMENT]) == 0
     assert f"feedback {ASSIGNMENT} alice: released" in capsys.readouterr().out
