@@ -126,6 +126,6 @@ def test_every_figure_is_in_the_pdf(pdf):
     assert len(images) >= len(raster), f"{len(images)} images in the PDF, {len(raster)} in the HTML"
     # An SVG figure is printed as vector paths, which pdfimages cannot count:
     # it must at least be on the single page that was printed.
-    single = (pdf["path"].parent.parent / "singlehtml" / "index.html").read_text(encoding="utf-8")
+    single = (pdf["path"].parent.parent / "singlehtml" / "book.html").read_text(encoding="utf-8")
     for src in vector:
         assert src.rsplit("/", 1)[-1] in single
