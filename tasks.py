@@ -270,7 +270,8 @@ def write_install_cell(path, url):
     cells = [cell for cell in notebook["cells"] if not is_install_cell(cell)]
     first_code = next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
     source = install_cell_source(url)
-    cell = {"cell_type": "code", "execution_count": None, "outputs": [],
+    # A fixed id: nbformat 4.5 wants one on every cell, and a stable one keeps diffs quiet.
+    cell = {"cell_type": "code", "execution_count": None, "id": "install-attnlib", "outputs": [],
             "metadata": {"tags": [INSTALL_CELL_TAG]},
             "source": source.splitlines(keepends=True)}
     cells.insert(first_code, cell)
