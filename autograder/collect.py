@@ -21,7 +21,7 @@ untouched, so grading skips it. Whatever goes wrong with one student's files
 refuses that student only; a full disk stops collect with one message.
 
 Refused, with the reason: student ids that break the rule in
-autograder.submissions.STUDENT_ID (letters, digits and _ . @ -, see the README),
+autograder.submissions.STUDENT_ID (letters, digits and _ . @ -, see INSTRUCTORS.md),
 or differ only in case from one already collected;
 LMS file names that do not match the pattern (never guessed); zip entries with
 an absolute path or a ".." that climbs out, symbolic links, encrypted entries,
@@ -588,7 +588,7 @@ def add_arguments(parser):
                         help="most read from one download, nested zips included (default: %(default)g)")
     parser.add_argument("--no-owner-check", dest="check_owner", action="store_false",
                         help="--from-exchange: take entries whatever user wrote them (only for hubs where "
-                             "every student runs as one system user; see the README)")
+                             "every student runs as one system user; see INSTRUCTORS.md)")
     parser.add_argument("--dry-run", action="store_true", help="report what would be collected, write nothing")
 
 

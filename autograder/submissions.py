@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 # The one rule for student ids, wherever they enter (collect, roster, folders put
-# into submitted/ by hand, grade, export; README "Student ids"): 1 to 64 ASCII
+# into submitted/ by hand, grade, export; INSTRUCTORS.md, "Students and submissions"): 1 to 64 ASCII
 # letters, digits and _ . @ -, starting with a letter or digit and not ending with
 # ".". Safe as a folder name on every system (never "." or "..", no hidden ".git",
 # no trailing dot that Windows drops), valid for nbgrader's exchange (no "+" or

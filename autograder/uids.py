@@ -180,7 +180,7 @@ class Lease:
         if problems:
             raise SystemExit(f"the sandbox uid range {describe(uids)} is not free on this machine: "
                              + "; ".join(problems) + f". Choose a range that nothing uses with {ENV_VARIABLE}"
-                             " or course.toml's [sandbox] uids (see the README).")
+                             " or course.toml's [sandbox] uids (see INSTRUCTORS.md).")
         try:
             self._check_processes()
             self._take(count)
@@ -195,7 +195,7 @@ class Lease:
                 f"the sandbox uid range {describe(self.range)} is not free: uid {uid} runs process "
                 f"{pids[0]} ({_command_of(pids[0])}), which no grader started. The grader never "
                 f"touches processes it did not start; choose another range with {ENV_VARIABLE} "
-                "or course.toml's [sandbox] uids (see the README).")
+                "or course.toml's [sandbox] uids (see INSTRUCTORS.md).")
 
     def _take(self, count):
         for uid in self.range:
