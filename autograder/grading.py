@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import grading_lock
-from autograder.course import SOLUTIONS_DIR, source_notebooks
+from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR, source_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
@@ -123,12 +123,15 @@ def judge_submission(assignment, student, folder, digest, isolate=True, limits=N
                       f"several files could be {name}.ipynb: {', '.join(ambiguous[name])}"
                       if name in ambiguous else f"{name}.ipynb was not submitted")
             result.questions += missing_results(source, reason)
+            if not student_id_problem(student):  # no folder may be named after an invalid id
+                write_unjudged_notebook(folder, student, assignment, name, source, result.questions)
             continue
         path = Path(folder) / matched[name]
         problem = notebook_problem(path)
         if problem:
             problems.append(f"{path.name}: {problem}")
             result.questions += missing_results(source, f"{path.name}: {problem}")
+            write_unjudged_notebook(folder, student, assignment, name, source, result.questions)
             continue
         notebook = nbformat.read(path, as_version=4)
         cells = student_code_cells(notebook)
@@ -174,6 +177,16 @@ def write_autograded_notebook(path, notebook, source, questions, outputs):
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=error + "\n"))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, nbformat.writes(notebook))
+
+
+def write_unjudged_notebook(folder, student, assignment, name, source, questions):
+    """A notebook that could not be judged (not submitted, not valid JSON) still gets an
+    autograded notebook, so it is in the formgrader's manual grading: the released one,
+    each test cell's verdict saying why it got nothing."""
+    released = nbformat.read(EXERCISES_DIR / assignment / f"{name}.ipynb", as_version=4)
+    course_root = Path(folder).parents[2]  # folder is COURSE/submitted/STUDENT/ASSIGNMENT
+    write_autograded_notebook(course_root / "autograded" / student / assignment / f"{name}.ipynb",
+                              released, source, [q for q in questions if q.notebook == name], {})
 
 
 def flag_code(code_cells):

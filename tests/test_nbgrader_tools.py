@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder import release as release_command
@@ -26,6 +27,7 @@ from postgres_server import create_database
 from submission_factory import make_submission, reference_answers, write_submission
 
 ASSIGNMENT = "self_attention"
+STUDENTS = ["ada", "bob", "cut", "nia"]  # of graded_course
 
 
 def with_umask(mask):
@@ -62,12 +64,17 @@ def test_write_atomic_replacing_a_private_file_gives_the_umask_mode(tmp_path):
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory, tool_env):
     """A small class of self_attention graded, with feedback, export and report written, all by
-    the CLI under umask 022. Two students: the reference solution and a blank release."""
+    the CLI under umask 022: the reference solution (ada), a blank release (bob), a notebook cut
+    off mid-upload (cut: not valid JSON) and a submission without the notebook (nia)."""
     course = tmp_path_factory.mktemp("nbgrader-tools") / "course"
     notebook = source_notebooks(ASSIGNMENT)[0]
     write_submission(course / "submitted", "ada", notebook, make_submission(ASSIGNMENT), ASSIGNMENT)
     write_submission(course / "submitted", "bob", notebook,
                      make_submission(ASSIGNMENT, blank=list(reference_answers(ASSIGNMENT))), ASSIGNMENT)
+    cut = write_submission(course / "submitted", "cut", notebook, make_submission(ASSIGNMENT), ASSIGNMENT)
+    cut.write_text(cut.read_text(encoding="utf-8")[:500], encoding="utf-8")
+    (course / "submitted" / "nia" / ASSIGNMENT).mkdir(parents=True)
+    (course / "submitted" / "nia" / ASSIGNMENT / "answers.txt").write_text("I could not upload it\n")
     for command in (["grade", ASSIGNMENT, "--jobs", "2"], ["feedback", ASSIGNMENT],
                     ["export", ASSIGNMENT], ["report", ASSIGNMENT]):
         process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(course), *command],
@@ -202,7 +209,7 @@ def api_from_course_config(course, preprocessors=None):
 
 def test_nbgrader_feedback_shows_no_hidden_test(graded_course, tool_env):
     pages = sorted(str(p.relative_to(graded_course)) for p in (graded_course / "feedback").rglob("*.html"))
-    assert pages == [f"feedback/{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in ("ada", "bob")]
+    assert pages == [f"feedback/{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in STUDENTS]
     assert leaks(graded_course) == {}  # our pages
 
     # The control: nbgrader's default feedback on our autograded notebooks shows the hidden tests.
@@ -227,11 +234,27 @@ def test_release_feedback_ships_only_our_pages(graded_course, tool_env):
     config = dataclasses.replace(load_config(graded_course), exchange="../exchange")
     args = argparse.Namespace(assignments=[ASSIGNMENT], exercises_only=False, feedback=True)
     api_from_course_config(graded_course).generate_feedback(ASSIGNMENT, force=True)
-    assert [p.parent.parent.name for p in pages_not_ours(config, ASSIGNMENT)] == ["ada", "bob"]
-    with pytest.raises(SystemExit, match=r"nothing released; 2 feedback page\(s\) were not written"):
+    assert [p.parent.parent.name for p in pages_not_ours(config, ASSIGNMENT)] == STUDENTS
+    with pytest.raises(SystemExit, match=r"nothing released; 4 feedback page\(s\) were not written"):
         release_command.run(args, config)
     assert not (graded_course.parent / "exchange").exists()
     process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
                               "feedback", ASSIGNMENT], env=tool_env, capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, process.stderr[-3000:]
     assert pages_not_ours(config, ASSIGNMENT) == []
+
+
+# -- a submission that could not be judged is still in the formgrader's manual grading -------
+
+def test_an_unjudged_submission_gets_an_autograded_notebook_saying_why(graded_course):
+    api = api_from_course_config(graded_course)
+    listed = {s["student"] for s in api.get_notebook_submissions(ASSIGNMENT, ASSIGNMENT)}
+    assert listed == set(STUDENTS)  # the formgrader lists only submissions with an autograded notebook
+    reasons = {"cut": "not valid JSON", "nia": f"{ASSIGNMENT}.ipynb was not submitted"}
+    for student, reason in reasons.items():
+        notebook = nbformat.read(graded_course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                                 as_version=4)
+        verdicts = [cell.outputs[0].text for cell in notebook.cells
+                    if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+        assert len(verdicts) == 2, student
+        assert all(v.startswith("missing: 0 / ") and reason in v for v in verdicts), (student, verdicts)
