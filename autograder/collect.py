@@ -486,9 +486,9 @@ def roster_ids(config):
     """(student ids, {lms_user_id: student id}) from the gradebook, if there is one."""
     if not config.db_url and not (config.root / "gradebook.db").exists():
         return set(), {}
-    from nbgrader.api import Gradebook
+    from autograder.gradebook import open_gradebook
 
-    with Gradebook(config.gradebook_url) as gradebook:
+    with open_gradebook(config) as gradebook:
         students = gradebook.students
         return ({s.id for s in students},
                 {str(s.lms_user_id).strip(): s.id for s in students if s.lms_user_id})

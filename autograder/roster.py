@@ -123,14 +123,13 @@ def read_roster(path):
 
 def import_roster(config, roster):
     """Upsert the good rows into the gradebook; returns (added, updated, unchanged) counts."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    from autograder.course import ensure_tools_on_path
+    from autograder.gradebook import open_gradebook
 
-    ensure_tools_on_path()
     config.root.mkdir(parents=True, exist_ok=True)
     added = updated = unchanged = 0
-    with Gradebook(config.gradebook_url) as gradebook:
+    with open_gradebook(config) as gradebook:
         for _line, values in roster.rows:
             changes = {f: v for f, v in values.items() if f != "id" and v}
             try:

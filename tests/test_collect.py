@@ -191,10 +191,10 @@ def test_zip_bombs_are_refused_by_total_size_and_nesting_depth(config, tmp_path,
 
 
 def test_moodle_folders_and_lms_ids_from_the_roster(config, tmp_path, notebook_bytes):
-    from nbgrader.api import Gradebook
+    from autograder.gradebook import open_gradebook
 
     config.root.mkdir(parents=True)
-    with Gradebook(config.gradebook_url) as gradebook:
+    with open_gradebook(config) as gradebook:
         gradebook.update_or_create_student("s1001", lms_user_id="1234567")
     download = tmp_path / "moodle.zip"
     download.write_bytes(zip_bytes({
