@@ -55,6 +55,18 @@ def pytest_terminal_summary(terminalreporter):
                     terminalreporter.write_line(str(value))
 
 
+@pytest.fixture
+def los_angeles(monkeypatch):
+    """Local time 7 or 8 hours behind UTC: code that uses local time instead of UTC gives
+    other hours, so tests of submission times and late days run under it."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    assert time.timezone != 0
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture(scope="session")
 def tool_env():
     """os.environ with this interpreter's bin/ first on PATH (nbgrader runs alembic)."""

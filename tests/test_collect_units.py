@@ -25,15 +25,6 @@ MB = 1 << 20
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
 
-@pytest.fixture
-def los_angeles(monkeypatch):
-    monkeypatch.setenv("TZ", "America/Los_Angeles")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 # -- limits ----------------------------------------------------------------------------------
 
 def test_budget_counts_what_is_read():

@@ -8,7 +8,6 @@ import csv
 import datetime
 import io
 import re
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -27,12 +26,9 @@ DUE = datetime.datetime(2026, 10, 1, 23, 59, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def los_angeles(monkeypatch):
-    monkeypatch.setenv("TZ", "America/Los_Angeles")
-    time.tzset()
+def in_los_angeles(los_angeles):
+    """Every test of this module runs under local time far from UTC (conftest's los_angeles)."""
     yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def config_for(tmp_path, **settings):

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import nbgrader.api
@@ -18,15 +17,6 @@ from nbgrader.api import Course, InvalidEntry, MissingEntry
 from autograder.config import CourseConfig
 from autograder.gradebook import gradebook_scores, open_gradebook, parse_timestamp, record_result
 from autograder.results import FAILED, PASSED, QuestionResult, SubmissionResult
-
-
-@pytest.fixture
-def los_angeles(monkeypatch):
-    monkeypatch.setenv("TZ", "America/Los_Angeles")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ fails at least one of them (see CONTRIBUTING.md, "Mutation check").
 """
 import datetime
 import json
-import time
 
 import nbformat
 import pytest
@@ -18,17 +17,6 @@ from autograder.submissions import (MAX_NESTING, TIMESTAMP_FILE, format_timestam
                                     read_timestamp, student_id_problem)
 
 UTC = datetime.timezone.utc
-
-
-@pytest.fixture
-def los_angeles(monkeypatch):
-    """Local time 7 or 8 hours behind UTC: code that uses local time instead of UTC gives other hours."""
-    monkeypatch.setenv("TZ", "America/Los_Angeles")
-    time.tzset()
-    assert time.timezone != 0
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 # -- student ids ---------------------------------------------------------------------------
