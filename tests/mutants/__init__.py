@@ -2,7 +2,8 @@
 
 Each mutant replaces one answer cell with code that makes one well-known
 mistake. The suite grades every mutant and checks that it loses points on the
-question it breaks, and only there, and that the feedback names the mistake.
+question it breaks, and only there (only on the named check it breaks), and
+that the feedback names the mistake.
 Mutants of assignment A live in tests/mutants/A.py as a list MUTANTS.
 """
 import importlib
@@ -17,6 +18,7 @@ class Mutant:
     code: str
     breaks: str  # grade_id of the test cell that must lose its points
     diagnostic: str  # text the feedback must contain
+    check: str = ""  # the named check of `breaks` that must fail (the question's other checks pass)
 
 
 def _load_all():
