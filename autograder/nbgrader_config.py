@@ -8,13 +8,20 @@ as our commands: the folder, the course id, the gradebook (db_url) and the excha
 It also makes nbgrader's feedback (`nbgrader generate_feedback`, the formgrader's
 Generate Feedback) run HideHiddenTests first: the autograded notebooks we write for
 the formgrader carry the hidden tests and the grader's messages, which a student
-must never see.
+must never see. nbgrader's autograde (`nbgrader autograde`, the formgrader's Autograde
+button) is refused (RefuseAutograde): it would run the student's code outside the
+sandbox and replace our autograded folder. nbgrader's release of feedback (`nbgrader
+release_feedback`, the formgrader's Release Feedback) ships only pages our `feedback`
+wrote (ReleaseOnlyOurFeedback).
 """
 import os
 import stat
 from pathlib import Path
 
+from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.converters.base import NbGraderException
+from nbgrader.exchange.default import ExchangeReleaseFeedback
 from traitlets import Bool
 
 from autograder.course import COURSE_ROOT
@@ -41,6 +48,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# nbgrader's autograde would run student code unsandboxed and delete our results: refused.
+c.Autograde.exporter_class = "autograder.nbgrader_config.RefuseAutograde"
+# Students get only the pages `python -m autograder feedback` wrote.
+c.ExchangeFactory.release_feedback = "autograder.nbgrader_config.ReleaseOnlyOurFeedback"
 '''
 
 
@@ -111,3 +122,41 @@ def _clean_output(output, secret):
         for kind, value in list(output.get("data", {}).items()):
             if isinstance(value, str) and kind.startswith("text/"):
                 output.data[kind] = _scrub_page(value, secret)
+
+
+AUTOGRADE_REFUSED = (
+    "nbgrader's autograde is turned off in this course folder: it would run the students' code "
+    "outside the sandbox and replace the autograder's results. Grade with `python -m autograder "
+    "grade ASSIGNMENT` (see INSTRUCTORS.md); its autograded notebooks and scores appear here.")
+
+
+class RefuseAutograde(NotebookExporter):
+    """The exporter nbgrader's Autograde converter makes in its start(), after looking for the
+    submitted notebooks and before it touches anything (it deletes the autograded folder, then
+    runs the notebooks): refusing here runs no student code and deletes nothing. It is what
+    `nbgrader autograde` and the formgrader's Autograde button (NbGraderAPI.autograde) use."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log.error(AUTOGRADE_REFUSED)
+        raise NbGraderException(AUTOGRADE_REFUSED)
+
+
+class ReleaseOnlyOurFeedback(ExchangeReleaseFeedback):
+    """nbgrader's release of feedback (`nbgrader release_feedback`, the formgrader's Release
+    Feedback), refused when a page it would hand out was not written by our `feedback`
+    (nbgrader's Generate Feedback writes its own to the same paths)."""
+
+    def copy_files(self):
+        import glob
+
+        from autograder.feedback import written_by_us
+
+        pages = sorted(glob.glob(os.path.join(self.src_path, "*.html")))
+        foreign = [page for page in pages if not written_by_us(page)]
+        if foreign:
+            self.fail(f"nothing released: {len(foreign)} feedback page(s) were not written by "
+                      f"`python -m autograder feedback` (nbgrader's Generate Feedback writes its own), "
+                      f"e.g. {os.path.relpath(foreign[0], self.coursedir.root)}. Run `python -m "
+                      f"autograder feedback ASSIGNMENT`, then release the feedback again.")
+        super().copy_files()

@@ -196,14 +196,17 @@ def leaks(course):
     return found
 
 
-def api_from_course_config(course, preprocessors=None):
-    """nbgrader's API (what the formgrader calls) with the course's nbgrader_config.py."""
+def api_from_course_config(course, preprocessors=None, exchange=None):
+    """nbgrader's API (what the formgrader calls) with the course's nbgrader_config.py (and an
+    exchange, as a course.toml naming one puts in it)."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
     settings = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     if preprocessors is not None:
         settings.GenerateFeedback.preprocessors = preprocessors
+    if exchange is not None:
+        settings.Exchange.root = str(exchange)
     return NbGraderAPI(config=settings)
 
 
@@ -258,3 +261,69 @@ def test_an_unjudged_submission_gets_an_autograded_notebook_saying_why(graded_co
                     if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
         assert len(verdicts) == 2, student
         assert all(v.startswith("missing: 0 / ") and reason in v for v in verdicts), (student, verdicts)
+
+
+# -- nbgrader's autograde is refused: no student code runs, our results stay -----------------
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under folder."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_nbgrader_autograde_is_refused_and_runs_nothing(graded_course, tool_env, tmp_path):
+    marker = tmp_path / "student-code-ran"
+    answers = dict(reference_answers(ASSIGNMENT))
+    first = next(iter(answers))
+    answers[first] = f"open({str(marker)!r}, 'w').write('ran')\n" + answers[first]
+    eve = write_submission(graded_course / "submitted", "eve", source_notebooks(ASSIGNMENT)[0],
+                           make_submission(ASSIGNMENT, answers), ASSIGNMENT).parent
+    before = snapshot(graded_course / "autograded")
+    assert f"ada/{ASSIGNMENT}/results.json" in before
+    config = load_config(graded_course)
+    try:
+        # The formgrader's Autograde button: NbGraderAPI.autograde, with the course's config.
+        api = api_from_course_config(graded_course)
+        for student in ("ada", "eve"):
+            outcome = api.autograde(ASSIGNMENT, student)
+            assert not outcome["success"], outcome
+            assert "python -m autograder grade" in outcome["error"] + outcome.get("log", "")
+        # `nbgrader autograde` in the course folder, every student, forced.
+        process = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT,
+                                  "--force"], cwd=graded_course, env=tool_env, capture_output=True,
+                                 text=True, timeout=300)
+        assert process.returncode != 0
+        assert "python -m autograder grade" in process.stdout + process.stderr
+        assert not marker.exists()
+        assert snapshot(graded_course / "autograded") == before
+        with open_gradebook(config) as gradebook:
+            assert sorted(s.id for s in gradebook.students) == STUDENTS
+    finally:
+        for path in sorted(eve.parent.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        eve.parent.rmdir()
+
+
+# -- the formgrader's Release Feedback ships only our pages ------------------------------------
+
+def test_nbgrader_release_feedback_ships_only_our_pages(graded_course, tool_env, tmp_path):
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    api = api_from_course_config(graded_course, exchange=exchange)
+    assert api.generate_feedback(ASSIGNMENT, force=True)["success"]  # nbgrader's own pages
+    for student in STUDENTS:  # what `release --feedback` copies from the collected submission
+        folder = graded_course / "feedback" / student / ASSIGNMENT
+        (folder / "timestamp.txt").write_text("2026-10-01 12:00:00.000000 UTC")
+        (folder / "submission_secret.txt").write_text(f"secret-{student}")
+    foreign = pages_not_ours(load_config(graded_course), ASSIGNMENT)
+    assert foreign
+    outcome = api.release_feedback(ASSIGNMENT)
+    assert not outcome["success"]
+    assert (f"{len(foreign)} feedback page(s) were not written by `python -m autograder feedback`"
+            in outcome["error"])
+    assert list(exchange.rglob("*.html")) == []
+    process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
+                              "feedback", ASSIGNMENT], env=tool_env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert api.release_feedback(ASSIGNMENT)["success"]
+    released = sorted(exchange.rglob("*.html"))
+    assert len(released) == len(STUDENTS) and all(written_by_us(page) for page in released)
