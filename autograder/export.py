@@ -14,7 +14,8 @@ and nbgrader's gradebook, and writes COURSE/exports/:
                  Last name, then one column per assignment (final score)
 
 Scores: a score an instructor set in nbgrader's formgrader wins over the
-autograder's (status "manual" in questions.csv). Every student of the roster
+autograder's, extra credit is added (either makes the status "manual" in
+questions.csv; autograder.manual_grades reads them). Every student of the roster
 (the gradebook's students) gets a row; one with no submission gets 0 and the
 status "no submission".
 
@@ -255,21 +256,19 @@ def _gradebook_view(gradebook, assignment):
     from nbgrader.api import MissingEntry
 
     from autograder.gradebook import gradebook_scores
+    from autograder.manual_grades import set_by_hand
     try:
         record = gradebook.find_assignment(assignment)
     except MissingEntry:
         return view
     view.duedate = as_utc(record.duedate)
     view.scores = gradebook_scores(gradebook, assignment)
+    view.manual = set_by_hand(gradebook, assignment)  # a manual score or extra credit
     for submission in record.submissions:
         student = submission.student.id
         view.timestamps[student] = as_utc(submission.timestamp)
         if submission.extension:
             view.extensions[student] = submission.extension
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.manual_score is not None:
-                    view.manual.add((student, notebook.name, grade.name))
     return view
 
 

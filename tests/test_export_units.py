@@ -43,8 +43,8 @@ def result(student, assignment="hw", timestamp="", status=GRADED, **scores):
 
 # -- a stand-in for nbgrader's Gradebook ----------------------------------------------------
 
-def grade(name, score, manual_score=None):
-    return SimpleNamespace(name=name, score=score, manual_score=manual_score)
+def grade(name, score, manual_score=None, extra_credit=None):
+    return SimpleNamespace(name=name, score=score, manual_score=manual_score, extra_credit=extra_credit)
 
 
 def gb_submission(student, notebooks, timestamp=None, extension=None):
@@ -215,16 +215,18 @@ def test_gradebook_view(tmp_path):
         gb_submission("al", {"nb": [grade("q1", 2.0), grade("q2", 1.0, manual_score=1.0)]},
                       timestamp=datetime.datetime(2026, 10, 1, 12, 0), extension=datetime.timedelta(days=2)),
         gb_submission("bo", {"nb": [grade("q1", None), grade("q2", 0.0)]}, extension=datetime.timedelta(0)),
+        gb_submission("cy", {"nb": [grade("q1", 1.5, extra_credit=0.5), grade("q2", 0.0, extra_credit=0.0)]}),
     ]
     book = FakeGradebook(assignments={"hw": gb_assignment(submissions=submissions,
                                                            duedate=datetime.datetime(2026, 10, 8, 23, 59))})
     view = export._gradebook_view(book, "hw")
     assert view.duedate == datetime.datetime(2026, 10, 8, 23, 59, tzinfo=UTC)
-    assert view.timestamps == {"al": datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC), "bo": None}
+    assert view.timestamps == {"al": datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC), "bo": None, "cy": None}
     assert view.extensions == {"al": datetime.timedelta(days=2)}
-    assert view.manual == {("al", "nb", "q2")}
+    assert view.manual == {("al", "nb", "q2"), ("cy", "nb", "q1")}  # a manual score, extra credit
     assert view.scores == {("al", "nb", "q1"): 2.0, ("al", "nb", "q2"): 1.0,
-                           ("bo", "nb", "q1"): 0.0, ("bo", "nb", "q2"): 0.0}
+                           ("bo", "nb", "q1"): 0.0, ("bo", "nb", "q2"): 0.0,
+                           ("cy", "nb", "q1"): 1.5, ("cy", "nb", "q2"): 0.0}
 
 
 QUESTIONS = [("nb", "q1", 2.0), ("nb", "q2", 6.0)]
