@@ -15,6 +15,7 @@ from autograder.config import load_config
 from autograder.course import assignments, source_notebooks
 from autograder.feedback import hidden_lines
 from autograder.results import load_results
+from book_paste import pasted_book_submission
 from mutants import MUTANTS
 from submission_factory import make_submission, reference_answers, solution_lines, write_submission
 
@@ -32,6 +33,7 @@ def build_submissions(course, assignment):
     submit("reference", make_submission(assignment))
     submit("blank", make_submission(assignment, blank=answers))
     submit("partial", make_submission(assignment, blank=answers[len(answers) // 2:]))
+    submit("pasted-book", pasted_book_submission(assignment))
     renamed = submit("renamed", make_submission(assignment))
     renamed.rename(renamed.with_name(f"{notebook} (1).ipynb"))
     broken = course / "submitted" / "not_json" / assignment
@@ -92,6 +94,15 @@ def test_partial_submission_keeps_what_it_solved(graded):
     answered = len(reference_answers(graded["assignment"])) // 2
     assert 0 < sum(got.values()) < sum(full_marks(graded).values()), got
     assert answered > 0
+
+
+def test_pasted_book_scores_at_most_30_percent(graded):
+    """Copying every function the book prints into the answers (tests/book_paste.py) is not enough."""
+    got, full = scores(graded, "pasted-book"), full_marks(graded)
+    per_question = ", ".join(f"{q} {got[q]:g}/{full[q]:g}" for q in full)
+    assert sum(got.values()) <= 0.3 * sum(full.values()) + 1e-9, (
+        f"{graded['assignment']}: the book pasted into the answers scores {sum(got.values()):g} of "
+        f"{sum(full.values()):g} points (at most 30 % allowed): {per_question}")
 
 
 def test_invalid_json_is_reported_not_fatal(graded):
