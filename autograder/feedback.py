@@ -540,16 +540,21 @@ def _question_section(question, prompt, secret, math):
     return "\n".join(parts)
 
 
-def render_page(result, notebook, prompts=None, secret_lines=()):
+def render_page(result, notebook, prompts=None, secret_lines=(), hand=None):
     """The feedback page of one notebook of a SubmissionResult (an HTML string).
 
     prompts: grade_id -> (title, prompt markdown) of the notebook's questions.
+    hand: the submission's hand grading (autograder.manual_grades.HandGrades): its scores
+    replace the autograder's, and a section says what the instructor set and wrote.
     """
     prompts = prompts or {}
+    graded, result = result, (hand.applied(result) if hand else result)
     math = _Math()
     questions = [q for q in result.questions if q.notebook == notebook]
     titles = {q.question: scrub(prompts.get(q.question, ("", ""))[0], secret_lines) for q in questions}
     body = [_header(result, notebook)]
+    if hand:
+        body.append(hand.notes_html(graded, notebook, titles))
     if result.status != "graded":
         reason = clean_message(result.status, secret_lines) or "unknown reason"
         body.append('<p class="total">Your submission could not be graded.</p>')
@@ -590,7 +595,10 @@ def write_feedback(config, result):
     the assignment (and every notebook the result names); returns the paths."""
     from autograder.results import write_atomic
 
+    from autograder.manual_grades import hand_grades_of
+
     prompts, secret = _sources(config, result.assignment)
+    hand = hand_grades_of(config, result)
     notebooks = list(prompts)
     notebooks += sorted({q.notebook for q in result.questions} - set(notebooks))
     base = Path(config.root) / "feedback"
@@ -599,7 +607,7 @@ def write_feedback(config, result):
     written = []
     for notebook in notebooks:
         path = folder / f"{_safe_name(notebook)}.html"
-        write_atomic(path, render_page(result, notebook, prompts.get(notebook, {}), secret))
+        write_atomic(path, render_page(result, notebook, prompts.get(notebook, {}), secret, hand))
         path.chmod(0o644)  # the exchange hands it to the student; the temp file was 0600
         written.append(path)
     return written

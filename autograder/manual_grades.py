@@ -69,7 +69,8 @@ class HandGrades:
         items += [f"<li>{_comment(text)}</li>" for text in self.comments.get((notebook, ""), [])]
         if not items:
             return ""
-        return ('<section class="instructor" aria-labelledby="from-instructor">'
+        return ('<section class="instructor" aria-labelledby="from-instructor" style="border: 1px solid #ccc; '
+                'border-left: 6px solid #1a5fb4; border-radius: 4px; padding: .6rem 1rem; margin: 1.2rem 0">'
                 '<h2 id="from-instructor">From your instructor</h2><ul>' + "".join(items) + "</ul>"
                 "<p>Scores set by hand replace the autograder's in the table and totals.</p></section>")
 

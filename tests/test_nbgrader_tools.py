@@ -327,3 +327,53 @@ def test_nbgrader_release_feedback_ships_only_our_pages(graded_course, tool_env,
     assert api.release_feedback(ASSIGNMENT)["success"]
     released = sorted(exchange.rglob("*.html"))
     assert len(released) == len(STUDENTS) and all(written_by_us(page) for page in released)
+
+
+# -- hand grading in the formgrader reaches the student's page and the export ----------------
+
+def test_hand_grades_reach_the_feedback_page_and_the_export(graded_course, tool_env):
+    """What the formgrader's grade and comment boxes write (they PUT manual_score, extra_credit
+    and manual_comment through nbgrader's gradebook): a hand score on ada's self-attention
+    question, extra credit and a comment on her answers, and hand credit for cut's notebook,
+    which could not be graded."""
+    api = api_from_course_config(graded_course)
+    gradebook = api.gradebook
+    comment = "Nice use of broadcasting; mind the scale <1/sqrt(d)>."
+    answer_cell = gradebook.find_notebook(ASSIGNMENT, ASSIGNMENT).solution_cells[-1].name
+    changed = [gradebook.find_grade("test_self_attention", ASSIGNMENT, ASSIGNMENT, "ada"),
+               gradebook.find_grade("test_causal_mask", ASSIGNMENT, ASSIGNMENT, "ada"),
+               gradebook.find_grade("test_causal_mask", ASSIGNMENT, ASSIGNMENT, "cut"),
+               gradebook.find_comment(answer_cell, ASSIGNMENT, ASSIGNMENT, "ada")]
+    assert [g.auto_score for g in changed[:3]] == [6.0, 2.0, 0.0]
+    changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = 4.5, 0.5, 1.0
+    changed[3].manual_comment = comment
+    gradebook.db.commit()
+    try:
+        for command in (["feedback", ASSIGNMENT], ["export", ASSIGNMENT]):
+            process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
+                                      *command], env=tool_env, capture_output=True, text=True, timeout=300)
+            assert process.returncode == 0, (command, process.stderr[-3000:])
+        page = visible_text((graded_course / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+                            .read_text(encoding="utf-8"))
+        assert "Score for this notebook: 7 / 8" in page  # 4.5 + 2 + 0.5, as the export has it
+        assert "Score set by hand: 4.5 / 6 (the autograder gave 6)." in page
+        assert "Extra credit: +0.5." in page
+        assert f"Comment: {comment}" in page
+        assert page.index("From your instructor") < page.index(f"Comment: {comment}")
+        cut = visible_text((graded_course / "feedback" / "cut" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+                           .read_text(encoding="utf-8"))
+        assert "could not be graded" in cut and "Score set by hand: 1 / 2 (the autograder gave 0)." in cut
+        rows = {(r["student_id"], r["question"]): (r["score"], r["status"])
+                for r in csv.DictReader((graded_course / "exports" / "questions.csv").open(encoding="utf-8"))}
+        assert rows[("ada", "test_self_attention")] == ("4.5", "manual")
+        assert rows[("ada", "test_causal_mask")] == ("2.5", "manual")  # extra credit marks it manual
+        assert rows[("cut", "test_causal_mask")] == ("1", "manual")
+        assert rows[("nia", "test_causal_mask")][1] != "manual"
+        totals = {r["student_id"]: r["raw_score"]
+                  for r in csv.DictReader((graded_course / "exports" / "totals.csv").open(encoding="utf-8"))}
+        assert (totals["ada"], totals["cut"]) == ("7", "1")
+    finally:
+        changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = None, None, None
+        changed[3].manual_comment = None
+        gradebook.db.commit()
+        gradebook.close()
