@@ -7,6 +7,9 @@
                                        when missing, run the whole test suite
     python3 tasks.py pdf               build the book as one PDF, _build/pdf/book.pdf (installs
                                        Debian's chromium when missing, to print it)
+    python3 tasks.py catalogues [OUT]  update the Chinese edition's gettext catalogues in locales/
+                                       from the book's English text (messages extracted into
+                                       OUT/_build/gettext, default ./_build/gettext)
     python3 tasks.py release           regenerate exercises/ from solutions/
     python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
     python3 tasks.py install-cells     write each chapter's first code cell, which installs
@@ -116,6 +119,44 @@ def build_book(output_dir=ROOT):
     index = Path(output_dir) / "_build" / "html" / "index.html"
     if code == 0 and index.exists():
         print(f"\nThe book is built: {index}")
+    return code
+
+
+# The Chinese edition: gettext catalogues, one per page, in locales/zh_CN/LC_MESSAGES/
+# (locales/README.md is the translators' guide).
+LOCALES = ROOT / "locales"
+LANGUAGE = "zh_CN"
+
+
+def sphinx_build(builder, output, *overrides):
+    """jupyter-book's Sphinx build of the book with -W --keep-going and Sphinx settings
+    overridden ("name=value"); runs in .venv. Returns the exit code."""
+    from jupyter_book.sphinx import build_sphinx
+
+    config = {"external_toc_path": (ROOT / "_toc.yml").as_posix(), "latex_individualpages": False}
+    config.update(override.split("=", 1) for override in overrides)
+    result = build_sphinx(ROOT, Path(output), noconfig=True, path_config=str(ROOT / "_config.yml"),
+                          confoverrides=config, builder=builder, warningiserror=True,
+                          keep_going=True, freshenv=True)
+    return 1 if isinstance(result, Exception) else result
+
+
+def extract_messages(output):
+    """The book's messages as .pot files in `output`, without executing a notebook."""
+    return run(PYTHON, "-c", "import sys, tasks; sys.exit(tasks.sphinx_build(*sys.argv[1:]))",
+               "gettext", output, "nb_execution_mode=off", env=tool_environment())
+
+
+def cmd_catalogues():
+    """Bring locales/zh_CN/LC_MESSAGES/*.po up to date with the book's English text."""
+    ensure_environment()
+    pot = ROOT / "_build" / "gettext"
+    if len(sys.argv) > 2:
+        pot = Path(sys.argv[2]).resolve() / "_build" / "gettext"
+    code = extract_messages(pot)
+    if code == 0:
+        code = run(BIN / "sphinx-intl", "update", "--pot-dir", pot, "--locale-dir", LOCALES,
+                   "--language", LANGUAGE, env=tool_environment())
     return code
 
 
@@ -299,7 +340,7 @@ def cmd_install_cells():
     return 0
 
 
-COMMANDS = {"book": cmd_book, "pdf": cmd_pdf, "test": cmd_test, "release": cmd_release,
+COMMANDS = {"book": cmd_book, "catalogues": cmd_catalogues, "pdf": cmd_pdf, "test": cmd_test, "release": cmd_release,
             "clean-notebooks": cmd_clean_notebooks, "install-cells": cmd_install_cells}
 
 if __name__ == "__main__":
