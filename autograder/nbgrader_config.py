@@ -124,10 +124,12 @@ def _clean_output(output, secret):
                 output.data[kind] = _scrub_page(value, secret)
 
 
-AUTOGRADE_REFUSED = (
-    "nbgrader's autograde is turned off in this course folder: it would run the students' code "
-    "outside the sandbox and replace the autograder's results. Grade with `python -m autograder "
-    "grade ASSIGNMENT` (see INSTRUCTORS.md); its autograded notebooks and scores appear here.")
+AUTOGRADE_REFUSED = (  # on lines short enough for the formgrader's error box
+    "nbgrader's autograde is turned off in this course folder:\n"
+    "it would run the students' code outside the sandbox\n"
+    "and replace the autograder's results.\n"
+    "Grade with `python -m autograder grade ASSIGNMENT` (see INSTRUCTORS.md);\n"
+    "its autograded notebooks and scores appear here.")
 
 
 class RefuseAutograde(NotebookExporter):
