@@ -1,93 +1,111 @@
-"""Mutants of the rnn_attention assignment: one known mistake each."""
+"""Mutants of the rnn_attention assignment: one known mistake each, each breaking one named check."""
 from mutants import Mutant
 
-STEP_WRONG_ORDER = '''
-def simple_rnn_step(x_t, h_prev, A, b):
-    return np.tanh(np.concatenate([h_prev, x_t], axis=-1) @ A + b)
-'''
-
-STEP_WITHOUT_TANH = '''
-def simple_rnn_step(x_t, h_prev, A, b):
-    return np.concatenate([x_t, h_prev], axis=-1) @ A + b
-'''
-
-FORWARD_FROM_ONES = '''
-def simple_rnn_forward(X, A, b):
+PADDED_CONCAT_WRONG_ORDER = '''
+def padded_rnn_forward(X, lengths, A, b):
     batch, steps, _ = X.shape
-    h = np.ones((batch, A.shape[1]))
-    states = []
-    for t in range(steps):
-        h = simple_rnn_step(X[:, t], h, A, b)
-        states.append(h)
-    return np.stack(states, axis=1)
-'''
-
-FORWARD_LAST_STATE_ONLY = '''
-def simple_rnn_forward(X, A, b):
-    batch, steps, _ = X.shape
+    lengths = np.asarray(lengths)
     h = np.zeros((batch, A.shape[1]))
+    H = np.zeros((batch, steps, A.shape[1]))
     for t in range(steps):
-        h = simple_rnn_step(X[:, t], h, A, b)
-    return h
+        real = (t < lengths)[:, None]
+        h_new = np.tanh(np.concatenate([h, X[:, t]], axis=-1) @ A + b)
+        h = np.where(real, h_new, h)
+        H[:, t] = np.where(real, h_new, 0.0)
+    return H, h
 '''
 
-CONTEXTS_ATTEND_TO_FUTURE = '''
-def attention_contexts(H):
-    scores = H @ H.swapaxes(-1, -2) / np.sqrt(H.shape[-1])
-    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    weights = exp / exp.sum(axis=-1, keepdims=True)
-    return weights @ H, weights
+PADDED_ROWS_NOT_ZEROED = '''
+def padded_rnn_forward(X, lengths, A, b):
+    batch, steps, _ = X.shape
+    lengths = np.asarray(lengths)
+    h = np.zeros((batch, A.shape[1]))
+    H = np.zeros((batch, steps, A.shape[1]))
+    for t in range(steps):
+        h_new = np.tanh(np.concatenate([X[:, t], h], axis=-1) @ A + b)
+        h = np.where((t < lengths)[:, None], h_new, h)
+        H[:, t] = h_new
+    return H, h
 '''
 
-CONTEXTS_SOFTMAX_WRONG_AXIS = '''
-def attention_contexts(H):
-    steps = H.shape[-2]
-    scores = H @ H.swapaxes(-1, -2) / np.sqrt(H.shape[-1])
-    scores = np.where(np.tril(np.ones((steps, steps), dtype=bool)), scores, -np.inf)
-    exp = np.exp(scores - scores.max(axis=-2, keepdims=True))
-    weights = exp / exp.sum(axis=-2, keepdims=True)
-    return weights @ H, weights
+LAST_STATE_READS_PADDING = '''
+def padded_rnn_forward(X, lengths, A, b):
+    batch, steps, _ = X.shape
+    lengths = np.asarray(lengths)
+    h = np.zeros((batch, A.shape[1]))
+    H = np.zeros((batch, steps, A.shape[1]))
+    for t in range(steps):
+        h = np.tanh(np.concatenate([X[:, t], h], axis=-1) @ A + b)
+        H[:, t] = np.where((t < lengths)[:, None], h, 0.0)
+    return H, h
 '''
 
-CONTEXTS_NOT_SCALED = '''
-def attention_contexts(H):
-    steps = H.shape[-2]
-    scores = H @ H.swapaxes(-1, -2)
-    scores = np.where(np.tril(np.ones((steps, steps), dtype=bool)), scores, -np.inf)
-    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    weights = exp / exp.sum(axis=-1, keepdims=True)
-    return weights @ H, weights
-'''
-
-ATTENTION_RNN_FEEDS_STATE = '''
-def attention_rnn_forward(X, A, b):
+_ALIGN_HEAD = '''
+def attention_rnn_align(X, A, b, align):
     batch, steps, _ = X.shape
     hidden = A.shape[1]
-    H = np.zeros((batch, steps, hidden))
-    C = np.zeros((batch, steps, hidden))
+    H, C = np.zeros((batch, steps, hidden)), np.zeros((batch, steps, hidden))
+    weights = np.zeros((batch, steps, steps))
+    c = np.zeros((batch, hidden))
     h = np.zeros((batch, hidden))
     for t in range(steps):
-        h = simple_rnn_step(X[:, t], h, A, b)  # h_{t-1} instead of c_{t-1}
+'''
+
+ALIGN_RNN_FEEDS_STATE = _ALIGN_HEAD + '''
+        h = np.tanh(np.concatenate([X[:, t], h], axis=-1) @ A + b)  # h_{t-1} instead of c_{t-1}
         H[:, t] = h
-        C[:, t] = attention_contexts(H[:, : t + 1])[0][:, -1]
-    return H, C
+        scores = np.asarray(align(H[:, : t + 1], H[:, t]), dtype=float)
+        exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        alpha = exp / exp.sum(axis=-1, keepdims=True)
+        C[:, t] = (alpha[:, :, None] * H[:, : t + 1]).sum(axis=1)
+        weights[:, t, : t + 1] = alpha
+    return H, C, weights
+'''
+
+ALIGN_RNN_NAIVE_SOFTMAX = _ALIGN_HEAD + '''
+        H[:, t] = np.tanh(np.concatenate([X[:, t], c], axis=-1) @ A + b)
+        exp = np.exp(np.asarray(align(H[:, : t + 1], H[:, t]), dtype=float))
+        alpha = exp / exp.sum(axis=-1, keepdims=True)
+        c = (alpha[:, :, None] * H[:, : t + 1]).sum(axis=1)
+        C[:, t] = c
+        weights[:, t, : t + 1] = alpha
+    return H, C, weights
+'''
+
+ALIGN_RNN_WEIGHTS_IN_COLUMNS = _ALIGN_HEAD + '''
+        H[:, t] = np.tanh(np.concatenate([X[:, t], c], axis=-1) @ A + b)
+        scores = np.asarray(align(H[:, : t + 1], H[:, t]), dtype=float)
+        exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        alpha = exp / exp.sum(axis=-1, keepdims=True)
+        c = (alpha[:, :, None] * H[:, : t + 1]).sum(axis=1)
+        C[:, t] = c
+        weights[:, : t + 1, t] = alpha  # column t instead of row t
+    return H, C, weights
+'''
+
+WEIGHTS_M_PLUS_T = '''
+decoder_weight_count = 30 + 20
+'''
+
+SCORES_N_SQUARED = '''
+attention_rnn_score_count = 50 * 50
 '''
 
 MUTANTS = [
-    Mutant("step_concat_wrong_order", "simple_rnn_step", STEP_WRONG_ORDER,
-           "test_simple_rnn_step", "concatenated in the wrong order"),
-    Mutant("step_without_tanh", "simple_rnn_step", STEP_WITHOUT_TANH,
-           "test_simple_rnn_step", "you forgot the tanh"),
-    Mutant("forward_from_ones", "simple_rnn_forward", FORWARD_FROM_ONES,
-           "test_simple_rnn_forward", "not from ones, random values or x_1"),
-    Mutant("forward_last_state_only", "simple_rnn_forward", FORWARD_LAST_STATE_ONLY,
-           "test_simple_rnn_forward", "you returned only the last state"),
-    Mutant("contexts_attend_to_future", "attention_contexts", CONTEXTS_ATTEND_TO_FUTURE,
-           "test_attention_contexts", "your weights attend to future states"),
-    Mutant("contexts_softmax_wrong_axis", "attention_contexts", CONTEXTS_SOFTMAX_WRONG_AXIS,
-           "test_attention_contexts", "softmax over the wrong axis"),
-    Mutant("contexts_not_scaled", "attention_contexts", CONTEXTS_NOT_SCALED,
-           "test_attention_contexts", "the scores are not scaled"),
-    Mutant("attention_rnn_feeds_state", "attention_rnn_forward", ATTENTION_RNN_FEEDS_STATE,
-           "test_attention_rnn_forward", "you fed h_{t-1} into the step"),
+    Mutant("padded_concat_wrong_order", "padded_rnn_forward", PADDED_CONCAT_WRONG_ORDER,
+           "test_padded_rnn_forward", "with the token FIRST", "full length"),
+    Mutant("padded_rows_not_zeroed", "padded_rnn_forward", PADDED_ROWS_NOT_ZEROED,
+           "test_padded_rnn_forward", "on padding (t >= lengths[r]) must be exactly 0", "padded rows"),
+    Mutant("last_state_reads_padding", "padded_rnn_forward", LAST_STATE_READS_PADDING,
+           "test_padded_rnn_forward", "your last state read the padding", "last state"),
+    Mutant("align_rnn_feeds_state", "attention_rnn_align", ALIGN_RNN_FEEDS_STATE,
+           "test_attention_rnn_align", "you fed h_{t-1} into the step", "recurrence"),
+    Mutant("align_rnn_naive_softmax", "attention_rnn_align", ALIGN_RNN_NAIVE_SOFTMAX,
+           "test_attention_rnn_align", "subtract the row maximum before np.exp", "align"),
+    Mutant("align_rnn_weights_in_columns", "attention_rnn_align", ALIGN_RNN_WEIGHTS_IN_COLUMNS,
+           "test_attention_rnn_align", "you stored them in column t", "weights"),
+    Mutant("decoder_weights_m_plus_t", "decoder_weight_count", WEIGHTS_M_PLUS_T,
+           "test_decoder_weight_count", "m * t = 600 weights", "answer"),
+    Mutant("attention_rnn_scores_n_squared", "attention_rnn_score_count", SCORES_N_SQUARED,
+           "test_attention_rnn_score_count", "n (n + 1) / 2 = 1275", "answer"),
 ]
