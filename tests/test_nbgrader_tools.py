@@ -1,7 +1,10 @@
 """nbgrader's own tools on our course folder (issue 14): what `grade`, `feedback`, `export` and
 `report` write is readable by the course team's group (the umask decides, as for any file), and
 nbgrader's CLI run in the course folder sees the course of course.toml (SQLite and PostgreSQL),
-and no feedback page, ours or nbgrader's, shows a hidden test."""
+no feedback page, ours or nbgrader's, shows a hidden test, nbgrader's autograde is refused (no
+student code runs, our results stay), its release of feedback ships only our pages, and hand
+grades (manual score, extra credit, comment) reach the student's page and the export.
+The formgrader itself, in a browser: test_formgrader.py."""
 import argparse
 import csv
 import dataclasses
