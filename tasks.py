@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The course's commands. Needs nothing but Python 3.11.
 
-    python3 tasks.py book              create .venv if needed, build the book (HTML)
+    python3 tasks.py book              create .venv if needed, build the book (HTML): English
+                                       into _build/html/, Chinese into _build/html/zh/
     python3 tasks.py test              create .venv if needed, install the Debian packages
                                        the tests drive (chromium, bubblewrap, postgresql)
                                        when missing, run the whole test suite
@@ -21,6 +22,7 @@ requirements.txt changes.
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -66,10 +68,14 @@ def ensure_environment():
 
 # Debian packages the tests drive: the browser suite and the PDF (chromium),
 # the grading sandbox (bubblewrap), the team gradebook test (a throwaway
-# PostgreSQL), the PDF's checks (pdftotext, pdfimages) and axe-core's installer (npm).
+# PostgreSQL), the PDF's checks (pdftotext, pdfimages), axe-core's installer (npm),
+# the Chinese edition's font in the browser (fonts-noto-cjk) and the check of its
+# catalogues (msgfmt -c, from gettext).
 SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap",
                    "postgresql": "/usr/lib/postgresql", "poppler-utils": "/usr/bin/pdftotext",
-                   "npm": "/usr/bin/npm"}
+                   "npm": "/usr/bin/npm",
+                   "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                   "gettext": "/usr/bin/msgfmt"}
 
 
 def ensure_system_packages(names=tuple(SYSTEM_PACKAGES)):
@@ -114,12 +120,35 @@ def tool_environment():
 
 
 def build_book(output_dir=ROOT):
+    """Both editions: English into _build/html/, Chinese into _build/html/zh/.
+
+    The chapters run once, in the English build, which keeps their outputs in a
+    jupyter-cache (execute_notebooks: cache in _config.yml); the Chinese build takes
+    them from there. The cache is emptied first, so every build runs the code afresh.
+    """
+    build = Path(output_dir) / "_build"
+    shutil.rmtree(build / ".jupyter_cache", ignore_errors=True)
     code = run(BIN / "jupyter-book", "build", ".", "-W", "--keep-going",
                "--path-output", output_dir, env=tool_environment())
-    index = Path(output_dir) / "_build" / "html" / "index.html"
+    if code == 0:
+        code = build_chinese_edition(build)
+    index = build / "html" / "index.html"
     if code == 0 and index.exists():
-        print(f"\nThe book is built: {index}")
+        print(f"\nThe book is built: {index} (Chinese: {build / 'html' / 'zh' / 'index.html'})")
     return code
+
+
+def build_chinese_edition(build):
+    """The Chinese edition into BUILD/html/zh/, with the chapters' outputs of the English build."""
+    build = Path(build)
+    # Sphinx compiles each .po into a .mo beside it: compile a copy, not the repository.
+    locales = build / "locales"
+    shutil.rmtree(locales, ignore_errors=True)
+    shutil.copytree(LOCALES, locales, ignore=shutil.ignore_patterns("*.mo"))
+    return run(PYTHON, "-c", "import sys, tasks; sys.exit(tasks.sphinx_build(*sys.argv[1:]))",
+               "html", build / "html" / "zh", build / ".doctrees-zh", f"language={LANGUAGE}",
+               f"locale_dirs={locales}", "nb_execution_mode=cache",
+               f"nb_execution_cache_path={build / '.jupyter_cache'}", env=tool_environment())
 
 
 # The Chinese edition: gettext catalogues, one per page, in locales/zh_CN/LC_MESSAGES/
@@ -128,23 +157,24 @@ LOCALES = ROOT / "locales"
 LANGUAGE = "zh_CN"
 
 
-def sphinx_build(builder, output, *overrides):
+def sphinx_build(builder, output, doctrees, *overrides):
     """jupyter-book's Sphinx build of the book with -W --keep-going and Sphinx settings
     overridden ("name=value"); runs in .venv. Returns the exit code."""
     from jupyter_book.sphinx import build_sphinx
 
     config = {"external_toc_path": (ROOT / "_toc.yml").as_posix(), "latex_individualpages": False}
     config.update(override.split("=", 1) for override in overrides)
-    result = build_sphinx(ROOT, Path(output), noconfig=True, path_config=str(ROOT / "_config.yml"),
-                          confoverrides=config, builder=builder, warningiserror=True,
-                          keep_going=True, freshenv=True)
+    result = build_sphinx(ROOT, Path(output), doctreedir=Path(doctrees), noconfig=True,
+                          path_config=str(ROOT / "_config.yml"), confoverrides=config,
+                          builder=builder, warningiserror=True, keep_going=True, freshenv=True)
     return 1 if isinstance(result, Exception) else result
 
 
 def extract_messages(output):
     """The book's messages as .pot files in `output`, without executing a notebook."""
     return run(PYTHON, "-c", "import sys, tasks; sys.exit(tasks.sphinx_build(*sys.argv[1:]))",
-               "gettext", output, "nb_execution_mode=off", env=tool_environment())
+               "gettext", output, Path(output).parent / ".doctrees-gettext", "nb_execution_mode=off",
+               env=tool_environment())
 
 
 def cmd_catalogues():

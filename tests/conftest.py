@@ -46,6 +46,34 @@ def book_build(tmp_path_factory, tool_env):
     return process, out / "_build" / "html"
 
 
+@pytest.fixture(scope="session")
+def chinese_book_build(book_build, tool_env):
+    """The Chinese edition (language zh_CN), built once per test run into the English
+    build's html/zh/ from the outputs the English build cached (tasks.build_chinese_edition).
+
+    Returns (the CompletedProcess of the build, the folder of the Chinese HTML).
+    """
+    english, html = book_build
+    if english.returncode != 0:
+        return english, html / "zh"
+    record = html.parent.parent.parent / "book-zh-build.json"
+    with open(html.parent.parent.parent / "book-zh-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            start = time.perf_counter()
+            process = subprocess.run(
+                [sys.executable, "-c", "import sys, tasks; sys.exit(tasks.build_chinese_edition(sys.argv[1]))",
+                 str(html.parent)], cwd=COURSE_ROOT, env=tool_env, capture_output=True, text=True,
+                timeout=1800)
+            record.write_text(json.dumps({
+                "args": process.args, "returncode": process.returncode, "stdout": process.stdout,
+                "stderr": process.stderr, "seconds": time.perf_counter() - start}))
+        done = json.loads(record.read_text())
+    process = subprocess.CompletedProcess(done["args"], done["returncode"], done["stdout"], done["stderr"])
+    process.seconds = done["seconds"]
+    return process, html / "zh"
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the lines tests recorded with record_property("summary", line), e.g. timings."""
     for status in ("passed", "failed"):

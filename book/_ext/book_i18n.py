@@ -15,8 +15,20 @@ catalogues are generated without executing the notebooks, so for the gettext
 builder we add each caption and alt text of a cell without outputs as the
 caption node and image node the executed build makes (same text, so the same
 message, which the executed Chinese build then finds).
+
+The language switch. ``python3 tasks.py book`` builds the English edition into
+``_build/html/`` and the Chinese one (``language=zh_CN``) into
+``_build/html/zh/``. Every page's header gets a link to the same page in the
+other edition (``book/_templates/language-switch.html``), relative, so it works
+wherever the site is published.
 """
+from pathlib import Path
+
 from docutils import nodes
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "_templates"
+CHINESE = "zh_CN"
+CHINESE_FOLDER = "zh"  # the Chinese edition's folder inside the English one
 
 
 def _math_is_not_prose(app, doctree):
@@ -47,7 +59,40 @@ def _figure_texts_of_unexecuted_cells(app, doctree):
             cell += image
 
 
+def is_chinese(config):
+    return (config.language or "").replace("-", "_") == CHINESE
+
+
+def _language_switch_in_the_header(app, config):
+    config.templates_path = [*config.templates_path, str(TEMPLATES)]
+    buttons = config.html_theme_options.get("article_header_end", ["article-header-buttons.html"])
+    if isinstance(buttons, str):
+        buttons = [buttons]
+    config.html_theme_options["article_header_end"] = ["language-switch.html", *buttons]
+
+
+def other_edition_url(pagename, chinese):
+    """The relative address of `pagename` in the other edition, from this page."""
+    to_root = "../" * pagename.count("/")
+    if chinese:
+        return f"{to_root}../{pagename}.html"
+    return f"{to_root}{CHINESE_FOLDER}/{pagename}.html"
+
+
+def _link_the_other_edition(app, pagename, templatename, context, doctree):
+    chinese = is_chinese(app.config)
+    context["language_switch"] = {
+        "url": other_edition_url(pagename, chinese),
+        "lang": "en" if chinese else "zh-CN",
+        "text": "English" if chinese else "中文",
+        "title": "This page in English" if chinese else "本页的中文版",
+    }
+
+
 def setup(app):
+    app.add_css_file("book-zh.css")  # in book/_static, which book_extensions registers
+    app.connect("config-inited", _language_switch_in_the_header)
+    app.connect("html-page-context", _link_the_other_edition)
     app.connect("doctree-read", _math_is_not_prose)
     app.connect("doctree-read", _figure_texts_of_unexecuted_cells)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
