@@ -1,103 +1,84 @@
-"""Mutants of the capstone_backward assignment: one known mistake each."""
+"""Mutants of the capstone_backward assignment: one known mistake each, one named check broken."""
 from mutants import Mutant
 
-SOFTMAX_BACKWARD_DIAGONAL_ONLY = '''
-def softmax_backward(grad_weights, weights):
-    return np.asarray(weights, dtype=float) * np.asarray(grad_weights, dtype=float)
+ONE_SIDED_DIFFERENCES = '''def numerical_gradient(f, x, eps=1e-6):
+    point = np.array(x, dtype=float)
+    gradient = np.zeros_like(point)
+    at_x = f(point.copy())
+    for index in np.ndindex(point.shape):
+        saved = point[index]
+        point[index] = saved + eps
+        gradient[index] = (f(point) - at_x) / eps
+        point[index] = saved
+    return gradient
 '''
 
-SOFTMAX_BACKWARD_WRONG_AXIS = '''
-def softmax_backward(grad_weights, weights):
-    row_dot = (grad_weights * weights).sum(axis=0, keepdims=True)
-    return weights * (grad_weights - row_dot)
-'''
-
-ATTENTION_BACKWARD_DIAGONAL_ONLY = '''
-def attention_backward(queries, keys, values, grad_output):
-    _, P = attention_forward(queries, keys, values)
-    scale = 1.0 / np.sqrt(queries.shape[-1])
-    dP = grad_output @ values.swapaxes(-1, -2)
-    dS = P * dP
-    return scale * dS @ keys, scale * dS.swapaxes(-1, -2) @ queries, P.swapaxes(-1, -2) @ grad_output
-'''
-
-ATTENTION_BACKWARD_WITHOUT_SCALE = '''
-def attention_backward(queries, keys, values, grad_output):
-    _, P = attention_forward(queries, keys, values)
-    dS = softmax_backward(grad_output @ values.swapaxes(-1, -2), P)
-    return dS @ keys, dS.swapaxes(-1, -2) @ queries, P.swapaxes(-1, -2) @ grad_output
-'''
-
-DK_WITHOUT_TRANSPOSE = '''
-def attention_backward(queries, keys, values, grad_output):
-    _, P = attention_forward(queries, keys, values)
-    scale = 1.0 / np.sqrt(queries.shape[-1])
-    dS = softmax_backward(grad_output @ values.swapaxes(-1, -2), P)
-    return scale * dS @ keys, scale * dS @ queries, P.swapaxes(-1, -2) @ grad_output
-'''
-
-DV_WITHOUT_TRANSPOSE = '''
-def attention_backward(queries, keys, values, grad_output):
-    _, P = attention_forward(queries, keys, values)
-    scale = 1.0 / np.sqrt(queries.shape[-1])
-    dS = softmax_backward(grad_output @ values.swapaxes(-1, -2), P)
-    return scale * dS @ keys, scale * dS.swapaxes(-1, -2) @ queries, P @ grad_output
-'''
-
-ONE_SIDED_DIFFERENCES = '''
-def numerical_gradient(f, x, eps=1e-6):
-    x = np.array(x, dtype=float)
-    base = f(x)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        bumped = x.copy()
-        bumped[index] += eps
-        grad[index] = (f(bumped) - base) / eps
-    return grad
-'''
-
-GRADIENT_DOES_NOT_RESTORE_X = '''
-def numerical_gradient(f, x, eps=1e-6):
-    grad = np.zeros_like(x, dtype=float)
-    for index in np.ndindex(x.shape):
+# Perturbs the caller's array in place and leaves every entry eps below where it was.
+CHANGES_CALLERS_X = '''def numerical_gradient(f, x, eps=1e-6):
+    gradient = np.zeros(np.shape(x))
+    for index in np.ndindex(gradient.shape):
         x[index] += eps
         f_plus = f(x)
         x[index] -= 2 * eps
         f_minus = f(x)
-        grad[index] = (f_plus - f_minus) / (2 * eps)
-    return grad
+        gradient[index] = (f_plus - f_minus) / (2 * eps)
+    return gradient
 '''
 
-RELATIVE_ERROR_ASYMMETRIC = '''
-def relative_error(a, b):
-    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
+# Loops over the first axis only: right for a vector, a whole row at a time for a matrix.
+PERTURBS_WHOLE_ROWS = '''def numerical_gradient(f, x, eps=1e-6):
+    point = np.array(x, dtype=float)
+    gradient = np.zeros_like(point)
+    for i in range(len(point)):
+        saved = point[i].copy()
+        point[i] = saved + eps
+        f_plus = f(point)
+        point[i] = saved - eps
+        f_minus = f(point)
+        point[i] = saved
+        gradient[i] = (f_plus - f_minus) / (2 * eps)
+    return gradient
 '''
 
-RELATIVE_ERROR_NAN_FOR_ZEROS = '''
-def relative_error(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
+
+def _bilinear(dv="weights.swapaxes(-1, -2) @ grad_output", dq="scale * grad_scores @ keys @ W.T",
+              dk="scale * grad_scores.swapaxes(-1, -2) @ queries @ W",
+              dw="scale * (queries.swapaxes(-1, -2) @ grad_scores @ keys).reshape(-1, *W.shape).sum(axis=0)"):
+    """The reference answer with one of its four gradients replaced."""
+    return f'''def bilinear_attention_backward(queries, keys, values, W, grad_output):
+    _, weights = bilinear_attention_forward(queries, keys, values, W)
+    scale = 1.0 / np.sqrt(keys.shape[-1])
+    grad_scores = softmax_backward(grad_output @ values.swapaxes(-1, -2), weights)
+    return {dq}, {dk}, {dv}, {dw}
+'''
+
+
+DV_TRANSPOSED = _bilinear(dv="grad_output.swapaxes(-1, -2) @ weights")
+DQ_WITHOUT_SCALE = _bilinear(dq="grad_scores @ keys @ W.T")
+DK_WITHOUT_W = _bilinear(dk="scale * grad_scores.swapaxes(-1, -2) @ queries")
+DK_WITH_DOT_T = _bilinear(dk="scale * grad_scores.T @ queries @ W")
+DW_NOT_SUMMED = _bilinear(dw="scale * queries.swapaxes(-1, -2) @ grad_scores @ keys")
+
+CALLS_ONE_PER_ENTRY = '''calls_to_check_W_q = 32 * 32
 '''
 
 MUTANTS = [
-    Mutant("softmax_backward_diagonal_only", "softmax_backward", SOFTMAX_BACKWARD_DIAGONAL_ONLY,
-           "test_softmax_backward", "ignores the off-diagonal terms of the softmax Jacobian"),
-    Mutant("softmax_backward_wrong_axis", "softmax_backward", SOFTMAX_BACKWARD_WRONG_AXIS,
-           "test_softmax_backward", "take the row sum over the LAST axis"),
-    Mutant("attention_backward_diagonal_only", "attention_backward", ATTENTION_BACKWARD_DIAGONAL_ONLY,
-           "test_attention_backward", "ignoring the off-diagonal terms of the softmax Jacobian"),
-    Mutant("attention_backward_without_scale", "attention_backward", ATTENTION_BACKWARD_WITHOUT_SCALE,
-           "test_attention_backward", "without the 1/sqrt(d) scale"),
-    Mutant("dk_without_transpose", "attention_backward", DK_WITHOUT_TRANSPOSE,
-           "test_attention_backward", "dK = dS^T Q / sqrt(d)"),
-    Mutant("dv_without_transpose", "attention_backward", DV_WITHOUT_TRANSPOSE,
-           "test_attention_backward", "dV = P^T dO"),
     Mutant("one_sided_differences", "numerical_gradient", ONE_SIDED_DIFFERENCES,
-           "test_numerical_gradient", "one-sided differences"),
-    Mutant("gradient_does_not_restore_x", "numerical_gradient", GRADIENT_DOES_NOT_RESTORE_X,
-           "test_numerical_gradient", "numerical_gradient changed x"),
-    Mutant("relative_error_asymmetric", "relative_error", RELATIVE_ERROR_ASYMMETRIC,
-           "test_relative_error", "must be symmetric"),
-    Mutant("relative_error_nan_for_zeros", "relative_error", RELATIVE_ERROR_NAN_FOR_ZEROS,
-           "test_relative_error", "0/0 gives NaN"),
+           "test_numerical_gradient", "use central differences", check="central differences"),
+    Mutant("perturbs_whole_rows", "numerical_gradient", PERTURBS_WHOLE_ROWS,
+           "test_numerical_gradient", "perturb one entry at a time", check="any shape"),
+    Mutant("changes_callers_x", "numerical_gradient", CHANGES_CALLERS_X,
+           "test_numerical_gradient", "changed the caller's x", check="x unchanged"),
+    Mutant("dv_transposed", "bilinear_attention_backward", DV_TRANSPOSED,
+           "test_bilinear_attention_backward", "dV = P^T dO", check="dV"),
+    Mutant("dq_without_scale", "bilinear_attention_backward", DQ_WITHOUT_SCALE,
+           "test_bilinear_attention_backward", "you forgot the factor 1/sqrt(d_k)", check="dQ"),
+    Mutant("dk_without_w", "bilinear_attention_backward", DK_WITHOUT_W,
+           "test_bilinear_attention_backward", "dK = dS^T Q W / sqrt(d_k)", check="dK"),
+    Mutant("dk_with_dot_t_on_a_batch", "bilinear_attention_backward", DK_WITH_DOT_T,
+           "test_bilinear_attention_backward", "swapaxes(-1, -2)", check="leading axes"),
+    Mutant("dw_not_summed_over_leading_axes", "bilinear_attention_backward", DW_NOT_SUMMED,
+           "test_bilinear_attention_backward", "SUM over the leading axes", check="leading axes"),
+    Mutant("calls_one_per_entry", "calls_to_check_W_q", CALLS_ONE_PER_ENTRY,
+           "test_calls_to_check_W_q", "two calls (x + eps and x - eps)", check="answer"),
 ]
