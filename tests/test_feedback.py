@@ -44,8 +44,8 @@ def make_result(leaked_line, student="alice"):
         ASSIGNMENT, name, score, max_score, status, list(messages))
     return SubmissionResult(student, ASSIGNMENT, "digest", "graded",
                             timestamp="2026-10-01T12:00:00+00:00", questions=[
-        question("test_softmax", 2, 2, "passed", ["a message of a passed question is not shown"]),
-        question("test_masked_softmax", 1.5, 3, "failed", [
+        question("test_log_softmax", 2, 2, "passed", ["a message of a passed question is not shown"]),
+        question("test_attention_weights", 1.5, 3, "failed", [
             r"the weights must be $\alpha_{ij} = \frac{e^{s_{ij}}}{\sum_j e^{s_{ij}}}$ for <keys> & \"values\"",
             f"AssertionError: {leaked_line}",
             "Traceback (most recent call last):\n"
@@ -55,9 +55,9 @@ def make_result(leaked_line, student="alice"):
             "AssertionError: row 3 sums to 0.5, not 1",
             r"no formula mathtext can set: $\begin{bmatrix} a & b \end{bmatrix}$",
         ]),
-        question("test_additive_attention", 0, 3, "error", [
-            "NotImplementedError: write additive_attention <script>alert(1)</script>"]),
-        question("test_scaled_dot_product_attention", 0, 2, "missing"),
+        question("test_bilinear_attention", 0, 3, "error", [
+            "NotImplementedError: write bilinear_attention <script>alert(1)</script>"]),
+        question("test_column_convention_axis", 0, 2, "missing"),
     ])
 
 
@@ -94,10 +94,10 @@ def assert_no_hidden_test_code(page, secret):
 
 def test_scores_per_question_and_total(page):
     assert summary_rows(page) == {
-        "test_softmax": ["2", "2", "passed"],
-        "test_masked_softmax": ["1.5", "3", "not yet"],
-        "test_additive_attention": ["0", "3", "error"],
-        "test_scaled_dot_product_attention": ["0", "2", "missing"],
+        "test_log_softmax": ["2", "2", "passed"],
+        "test_attention_weights": ["1.5", "3", "not yet"],
+        "test_bilinear_attention": ["0", "3", "error"],
+        "test_column_convention_axis": ["0", "2", "missing"],
     }
     assert "Score for this notebook: <strong>3.5 / 10</strong>" in page
     assert "alice" in page and ASSIGNMENT in page and "2026-10-01T12:00:00+00:00" in page
@@ -105,24 +105,24 @@ def test_scores_per_question_and_total(page):
 
 def test_each_question_has_its_title_prompt_score_and_result_in_words(page):
     found = sections(page)
-    assert list(found) == ["test_softmax", "test_masked_softmax", "test_additive_attention",
-                           "test_scaled_dot_product_attention"]
-    assert "<h2>Question 1: stable softmax</h2>" in found["test_softmax"]  # "(2 points)" dropped
-    assert "normalising over the" in found["test_softmax"]  # the first paragraph of the prompt
-    assert "Subtracting the row maximum" not in found["test_softmax"]  # but not the whole text
-    assert "1.5 / 3 points" in found["test_masked_softmax"]
-    assert "Passed" in found["test_softmax"] and "Not yet" in found["test_masked_softmax"]
-    assert "raised an exception" in found["test_additive_attention"]
-    assert "not found in your submission" in found["test_scaled_dot_product_attention"]
+    assert list(found) == ["test_log_softmax", "test_attention_weights", "test_bilinear_attention",
+                           "test_column_convention_axis"]
+    assert "<h2>Question 1: a stable log-softmax</h2>" in found["test_log_softmax"]  # "(2 points)" dropped
+    assert "Cross-entropy needs" in found["test_log_softmax"]  # the first paragraph of the prompt
+    assert "that normalises along the given" not in found["test_log_softmax"]  # but not the whole text
+    assert "1.5 / 3 points" in found["test_attention_weights"]
+    assert "Passed" in found["test_log_softmax"] and "Not yet" in found["test_attention_weights"]
+    assert "raised an exception" in found["test_bilinear_attention"]
+    assert "not found in your submission" in found["test_column_convention_axis"]
 
 
 def test_only_failure_messages_are_shown(page):
     found = sections(page)
     assert "a message of a passed question" not in page
-    assert '<pre class="error">' not in found["test_softmax"]
-    assert found["test_masked_softmax"].count('<pre class="error">') == 4
-    assert "row 3 sums to 0.5, not 1" in found["test_masked_softmax"]
-    assert "NotImplementedError: write additive_attention" in found["test_additive_attention"]
+    assert '<pre class="error">' not in found["test_log_softmax"]
+    assert found["test_attention_weights"].count('<pre class="error">') == 4
+    assert "row 3 sums to 0.5, not 1" in found["test_attention_weights"]
+    assert "NotImplementedError: write bilinear_attention" in found["test_bilinear_attention"]
 
 
 def test_messages_are_escaped(page):
@@ -151,13 +151,13 @@ def test_math_becomes_svg_with_the_tex_as_its_name(page):
     found = sections(page)
     # In a message ...
     label = html.escape(r"\alpha_{ij} = \frac{e^{s_{ij}}}{\sum_j e^{s_{ij}}}")
-    assert f'<svg class="math"' in found["test_masked_softmax"]
-    assert f'aria-label="{label}"' in found["test_masked_softmax"]
-    assert f"<title>{label}</title>" in found["test_masked_softmax"]
+    assert f'<svg class="math"' in found["test_attention_weights"]
+    assert f'aria-label="{label}"' in found["test_attention_weights"]
+    assert f"<title>{label}</title>" in found["test_attention_weights"]
     assert "$\\alpha" not in page
     # ... and in the question's prompt (display math).
-    assert 'aria-label="\\operatorname{softmax}(s)_j' in found["test_softmax"]
-    assert '<span class="math-display">' in found["test_softmax"]
+    assert 'aria-label="\\log \\operatorname{softmax}(s)_j' in found["test_log_softmax"]
+    assert '<span class="math-display">' in found["test_log_softmax"]
     # Each glyph once per page, and every glyph a formula uses is there.
     used = set(re.findall(r'<use href="#(g-[^"]+)"', page))
     defined = re.findall(r'<path id="(g-[^"]+)"', page)
@@ -166,7 +166,7 @@ def test_math_becomes_svg_with_the_tex_as_its_name(page):
 
 def test_tex_that_mathtext_cannot_set_stays_readable_tex(page):
     assert ('<code class="tex" title="TeX">$\\begin{bmatrix} a &amp; b \\end{bmatrix}$</code>'
-            in sections(page)["test_masked_softmax"])
+            in sections(page)["test_attention_weights"])
 
 
 def test_problem_page_says_why(course, secret):
@@ -217,7 +217,7 @@ def test_prompts_come_from_the_course_copy_of_the_source(course, leaked_line):
     notebook = nbformat.read(SOURCE, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("## Question 1"):
-            cell.source = cell.source.replace("stable softmax", "softmax, the course's edition")
+            cell.source = cell.source.replace("a stable log-softmax", "softmax, the course's edition")
     nbformat.write(notebook, copy)
     page = feedback.write_feedback(course, make_result(leaked_line))[0].read_text(encoding="utf-8")
     assert "Question 1: softmax, the course&#x27;s edition" in page
