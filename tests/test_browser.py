@@ -44,7 +44,8 @@ UNIFORM_COLOUR_MAPS = {"viridis", "cividis", "magma", "inferno", "plasma", "gray
 
 
 @pytest.fixture(scope="module")
-def html_dir(book_build):
+def html_dir(book_build, chinese_book_build):
+    # The site as published: the Chinese edition in zh/, where every page's language switch points.
     STARTED.setdefault("time", time.perf_counter())
     process, html = book_build
     if process.returncode != 0 or not (html / "index.html").is_file():

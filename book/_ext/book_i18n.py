@@ -21,10 +21,20 @@ The language switch. ``python3 tasks.py book`` builds the English edition into
 ``_build/html/zh/``. Every page's header gets a link to the same page in the
 other edition (``book/_templates/language-switch.html``), relative, so it works
 wherever the site is published.
+
+Translated outside the pages' text. The sidebar's part captions come from
+_toc.yml through toctrees that sphinx-external-toc inserts after Sphinx has
+translated the page, and the site title from _config.yml: both take their
+translation from the root page's catalogue (book/intro.po), where the gettext
+builder finds them.
 """
+from os import path
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
+from sphinx.locale import init as init_locale
+from sphinx.util.i18n import docname_to_domain
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "_templates"
 CHINESE = "zh_CN"
@@ -79,6 +89,30 @@ def other_edition_url(pagename, chinese):
     return f"{to_root}{CHINESE_FOLDER}/{pagename}.html"
 
 
+def _catalogue(app, docname):
+    """The translations of page `docname` (its .po in locale_dirs), as Sphinx loads them."""
+    dirs = [path.join(app.srcdir, directory) for directory in app.config.locale_dirs]
+    catalogue, _ = init_locale(dirs, app.config.language,
+                               docname_to_domain(docname, app.config.gettext_compact))
+    return catalogue
+
+
+def _translate_the_site_title(app, pagename, templatename, context, doctree):
+    # Here, not earlier: Sphinx compiles the catalogues once the build has begun.
+    if is_chinese(app.config) and context.get("docstitle"):
+        context["docstitle"] = _catalogue(app, app.config.root_doc).gettext(context["docstitle"])
+
+
+def _translate_the_part_captions(app, doctree):
+    if not is_chinese(app.config):
+        return
+    catalogue = None
+    for toctree in doctree.findall(addnodes.toctree):
+        if toctree.get("caption"):
+            catalogue = catalogue or _catalogue(app, app.env.docname)
+            toctree["caption"] = catalogue.gettext(toctree["caption"])
+
+
 def _link_the_other_edition(app, pagename, templatename, context, doctree):
     chinese = is_chinese(app.config)
     context["language_switch"] = {
@@ -90,9 +124,11 @@ def _link_the_other_edition(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.add_css_file("book-zh.css")  # in book/_static, which book_extensions registers
+    app.add_css_file("book-i18n.css")  # in book/_static, which book_extensions registers
     app.connect("config-inited", _language_switch_in_the_header)
     app.connect("html-page-context", _link_the_other_edition)
+    app.connect("html-page-context", _translate_the_site_title)
+    app.connect("doctree-read", _translate_the_part_captions)
     app.connect("doctree-read", _math_is_not_prose)
     app.connect("doctree-read", _figure_texts_of_unexecuted_cells)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
