@@ -127,9 +127,9 @@ def flow(tmp_path_factory, tool_env):
     student_cli(homes["alice"], "alice", exchange, tool_env, "submit")
 
     student_app("ExchangeFetchAssignment", homes["bob"], "bob", exchange)
-    solve(homes["bob"], make_submission(ASSIGNMENT, blank={"softmax", "masked_softmax"}))
+    solve(homes["bob"], make_submission(ASSIGNMENT, blank={"log_softmax", "attention_weights"}))
     student_app("ExchangeSubmit", homes["bob"], "bob", exchange)
-    bob_final = make_submission(ASSIGNMENT, blank={"scaled_dot_product_attention"})
+    bob_final = make_submission(ASSIGNMENT, blank={"log_softmax"})
     solve(homes["bob"], bob_final)
     student_app("ExchangeSubmit", homes["bob"], "bob", exchange)
 
@@ -312,7 +312,7 @@ def test_grade_and_feedback_end_to_end(flow, capsys):
     alice = load_result(flow.config, "alice", ASSIGNMENT)
     bob = load_result(flow.config, "bob", ASSIGNMENT)
     assert alice.max_score > 0 and alice.score == alice.max_score
-    assert bob.score == bob.max_score - 2  # his last submission: scaled_dot_product_attention left blank
+    assert bob.score == bob.max_score - 2  # his last submission: log_softmax (2 points) left blank
     from nbgrader.api import Gradebook
 
     with Gradebook(flow.config.gradebook_url) as gradebook:
