@@ -112,9 +112,11 @@ TEXT_ROLES = {"pdf-edition"}
 
 
 def kept_markup(text):
+    """The roles (as many as in the English: Sphinx links them in order), and the set of
+    formulas and code (a translation may name one twice, or in another order)."""
     roles = Counter((role, "" if role in TEXT_ROLES else target) for role, target in ROLE.findall(text))
     bare = ROLE.sub(" ", text)
-    return roles, Counter(MATH.findall(bare)), Counter(CODE.findall(MATH.sub(" ", bare)))
+    return roles, set(MATH.findall(bare)), set(CODE.findall(MATH.sub(" ", bare)))
 
 
 def prose_words(text):
