@@ -1,165 +1,112 @@
-"""Mutants of the beyond_text assignment: one known mistake each."""
+"""Mutants of the beyond_text assignment: one known mistake each, each breaking one named check."""
 from mutants import Mutant
 
-BAND_OFF_BY_ONE = '''
-def band_mask(n, window):
-    positions = np.arange(n)
-    return np.abs(positions[:, None] - positions[None, :]) < window
+DILATION_WITHOUT_STRIDE = '''
+def dilated_band_mask(n, window, dilation=1):
+    offsets = np.arange(n)[:, None] - np.arange(n)[None, :]
+    return np.abs(offsets) <= window * dilation  # every frame of the span, not every r-th
 '''
 
-BAND_CAUSAL_ONLY = '''
-def band_mask(n, window):
-    positions = np.arange(n)
-    offsets = positions[:, None] - positions[None, :]
-    return (offsets >= 0) & (offsets <= window)
+LOCAL_MASK_COLUMN_MAJOR = '''
+def local_2d_mask(height, width, size):
+    half = size // 2
+    cols, rows = np.divmod(np.arange(height * width), height)  # pixels numbered down the columns
+    return (np.abs(rows[:, None] - rows[None, :]) <= half) & (np.abs(cols[:, None] - cols[None, :]) <= half)
 '''
 
-TRUNCATED_MASK_AFTER_SOFTMAX = '''
-def truncated_attention(queries, keys, values, window):
-    queries, keys = np.asarray(queries, dtype=float), np.asarray(keys, dtype=float)
-    n, d = queries.shape
-    scores = queries @ keys.T / np.sqrt(d)
+LOCAL_ATTENTION_MASK_WITH_ZERO = '''
+def local_image_attention(image, size):
+    image = np.asarray(image, dtype=float)
+    height, width, channels = image.shape
+    pixels = image.reshape(height * width, channels)
+    keep = np.asarray(local_2d_mask(height, width, size), dtype=bool)
+    scores = np.where(keep, pixels @ pixels.T / np.sqrt(channels), 0.0)  # 0 instead of -inf
     exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
     weights = exp / exp.sum(axis=-1, keepdims=True)
-    weights = np.where(band_mask(n, window), weights, 0.0)
-    return weights @ values, weights
+    return (weights @ pixels).reshape(height, width, channels), weights
 '''
 
-TRUNCATED_NOT_SCALED = '''
-def truncated_attention(queries, keys, values, window):
-    queries, keys = np.asarray(queries, dtype=float), np.asarray(keys, dtype=float)
-    n, d = queries.shape
-    scores = np.where(band_mask(n, window), queries @ keys.T, -np.inf)
+LOCAL_ATTENTION_UNSCALED = '''
+def local_image_attention(image, size):
+    image = np.asarray(image, dtype=float)
+    height, width, channels = image.shape
+    pixels = image.reshape(height * width, channels)
+    keep = np.asarray(local_2d_mask(height, width, size), dtype=bool)
+    scores = np.where(keep, pixels @ pixels.T, -np.inf)  # no 1 / sqrt(C)
     exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
     weights = exp / exp.sum(axis=-1, keepdims=True)
-    return weights @ values, weights
-'''
-
-PIXELS_COLUMN_MAJOR = '''
-def image_to_pixel_vectors(image):
-    image = np.asarray(image)
-    height, width, channels = image.shape
-    return image.transpose(1, 0, 2).reshape(height * width, channels)
-'''
-
-PATCHES_PLAIN_RESHAPE = '''
-def image_to_patches(image, patch):
-    image = np.asarray(image)
-    height, width, channels = image.shape
-    if height % patch or width % patch:
-        raise ValueError("image size is not a multiple of the patch size")
-    return image.reshape((height // patch) * (width // patch), patch * patch * channels)
-'''
-
-PATCHES_CHANNEL_FIRST = '''
-def image_to_patches(image, patch):
-    image = np.asarray(image)
-    height, width, channels = image.shape
-    if height % patch or width % patch:
-        raise ValueError("image size is not a multiple of the patch size")
-    rows, cols = height // patch, width // patch
-    grid = image.reshape(rows, patch, cols, patch, channels).transpose(0, 2, 4, 1, 3)
-    return grid.reshape(rows * cols, patch * patch * channels)
-'''
-
-PATCHES_COLUMN_MAJOR = '''
-def image_to_patches(image, patch):
-    image = np.asarray(image)
-    height, width, channels = image.shape
-    if height % patch or width % patch:
-        raise ValueError("image size is not a multiple of the patch size")
-    rows, cols = height // patch, width // patch
-    grid = image.reshape(rows, patch, cols, patch, channels).transpose(0, 2, 3, 1, 4)
-    return grid.reshape(rows * cols, patch * patch * channels)
-'''
-
-PATCHES_GRID_COLUMN_MAJOR = '''
-def image_to_patches(image, patch):
-    image = np.asarray(image)
-    height, width, channels = image.shape
-    if height % patch or width % patch:
-        raise ValueError("image size is not a multiple of the patch size")
-    rows, cols = height // patch, width // patch
-    grid = image.reshape(rows, patch, cols, patch, channels).transpose(2, 0, 1, 3, 4)
-    return grid.reshape(rows * cols, patch * patch * channels)
+    return (weights @ pixels).reshape(height, width, channels), weights
 '''
 
 _GAT_HEAD = '''
-def graph_attention(node_features, adjacency, W, a_src, a_dst, add_self_loops=True):
-    projected = np.asarray(node_features, dtype=float) @ W
+def multi_head_graph_attention(node_features, W, a, adjacency=None, concat=True):
+    features = np.asarray(node_features, dtype=float)
+    W, a = np.asarray(W, dtype=float), np.asarray(a, dtype=float)
+    heads, _, out_features = W.shape
+    nodes = len(features)
+    projected = features @ W
+    own = projected @ a[:, :out_features, None]
+    other = projected @ a[:, out_features:, None]
+    raw = own + other.swapaxes(-1, -2)
 '''
-
-_GAT_SCORES = '''
-    raw = (projected @ a_dst)[:, None] + (projected @ a_src)[None, :]
-    scores = np.where(raw > 0, raw, 0.2 * raw)
-'''
-
-_GAT_SAFE_SOFTMAX = '''
-    masked = np.where(keep, scores, -np.inf)
-    row_max = masked.max(axis=-1, keepdims=True)
-    row_max = np.where(np.isfinite(row_max), row_max, 0.0)
-    exp = np.where(keep, np.exp(masked - row_max), 0.0)
-    total = exp.sum(axis=-1, keepdims=True)
-    weights = np.divide(exp, total, out=np.zeros_like(exp), where=total > 0)
-    return weights @ projected, weights
-'''
-
-GRAPH_NO_SELF_LOOPS = _GAT_HEAD + _GAT_SCORES + '''
-    keep = np.asarray(adjacency) != 0
-''' + _GAT_SAFE_SOFTMAX
-
-GRAPH_SWAPPED_ATTENTION_VECTOR = _GAT_HEAD + '''
-    raw = (projected @ a_src)[:, None] + (projected @ a_dst)[None, :]
-    scores = np.where(raw > 0, raw, 0.2 * raw)
-    keep = np.asarray(adjacency) != 0
-    if add_self_loops:
-        keep = keep | np.eye(len(keep), dtype=bool)
-''' + _GAT_SAFE_SOFTMAX
-
-GRAPH_MASK_AFTER_SOFTMAX = _GAT_HEAD + _GAT_SCORES + '''
-    keep = np.asarray(adjacency) != 0
-    if add_self_loops:
-        keep = keep | np.eye(len(keep), dtype=bool)
-    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    weights = exp / exp.sum(axis=-1, keepdims=True) * keep
-    return weights @ projected, weights
-'''
-
-GRAPH_ISOLATED_NODE_NAN = _GAT_HEAD + _GAT_SCORES + '''
-    keep = np.asarray(adjacency) != 0
-    if add_self_loops:
-        keep = keep | np.eye(len(keep), dtype=bool)
+_GAT_SOFTMAX = '''
     masked = np.where(keep, scores, -np.inf)
     exp = np.exp(masked - masked.max(axis=-1, keepdims=True))
     weights = exp / exp.sum(axis=-1, keepdims=True)
-    return weights @ projected, weights
+    per_head = weights @ projected
+'''
+_GAT_MERGE = '''
+    if concat:
+        return per_head.swapaxes(0, 1).reshape(nodes, heads * out_features), weights
+    return per_head.mean(axis=0), weights
+'''
+_GAT_SCORES = '''
+    scores = np.where(raw > 0, raw, 0.2 * raw)
+'''
+_GAT_KEEP = '''
+    keep = np.ones((nodes, nodes), dtype=bool) if adjacency is None else np.asarray(adjacency) != 0
+    keep = keep | np.eye(nodes, dtype=bool)
+'''
+
+GAT_PLAIN_RELU = _GAT_HEAD + '''
+    scores = np.maximum(raw, 0.0)  # ReLU instead of LeakyReLU(0.2)
+''' + _GAT_KEEP + _GAT_SOFTMAX + _GAT_MERGE
+
+GAT_WITHOUT_SELF_LOOPS = _GAT_HEAD + _GAT_SCORES + '''
+    keep = np.ones((nodes, nodes), dtype=bool) if adjacency is None else np.asarray(adjacency) != 0
+''' + _GAT_SOFTMAX + _GAT_MERGE
+
+GAT_NONE_ADJACENCY = _GAT_HEAD + _GAT_SCORES + '''
+    keep = np.asarray(adjacency, dtype=bool) | np.eye(nodes, dtype=bool)  # None becomes False
+''' + _GAT_SOFTMAX + _GAT_MERGE
+
+GAT_MERGE_WITHOUT_TRANSPOSE = _GAT_HEAD + _GAT_SCORES + _GAT_KEEP + _GAT_SOFTMAX + '''
+    if concat:
+        return per_head.reshape(nodes, heads * out_features), weights  # (heads, nodes, F') reshaped as it is
+    return per_head.mean(axis=0), weights
+'''
+
+PATCH_SHAPE_WITHOUT_CHANNELS = '''
+vit_patch_tokens_shape = (196, 256)
 '''
 
 MUTANTS = [
-    Mutant("band_off_by_one", "band_mask", BAND_OFF_BY_ONE,
-           "test_band_mask", "using < instead of <= is off by one"),
-    Mutant("band_causal_only", "band_mask", BAND_CAUSAL_ONLY,
-           "test_band_mask", "A causal band (only j <= i)"),
-    Mutant("truncated_mask_after_softmax", "truncated_attention", TRUNCATED_MASK_AFTER_SOFTMAX,
-           "test_truncated_attention", "mask the scores before the softmax"),
-    Mutant("truncated_not_scaled", "truncated_attention", TRUNCATED_NOT_SCALED,
-           "test_truncated_attention", "the scores are not scaled"),
-    Mutant("pixels_column_major", "image_to_pixel_vectors", PIXELS_COLUMN_MAJOR,
-           "test_image_to_pixel_vectors", "your pixels are in column-major order"),
-    Mutant("patches_plain_reshape", "image_to_patches", PATCHES_PLAIN_RESHAPE,
-           "test_image_to_patches", "cuts strips of pixels, not squares"),
-    Mutant("patches_channel_first", "image_to_patches", PATCHES_CHANNEL_FIRST,
-           "test_image_to_patches", "flattened channel-first"),
-    Mutant("patches_column_major", "image_to_patches", PATCHES_COLUMN_MAJOR,
-           "test_image_to_patches", "column by column (column-major)"),
-    Mutant("patches_grid_column_major", "image_to_patches", PATCHES_GRID_COLUMN_MAJOR,
-           "test_image_to_patches", "not down the columns"),
-    Mutant("graph_no_self_loops", "graph_attention", GRAPH_NO_SELF_LOOPS,
-           "test_graph_attention", "every node must attend to itself"),
-    Mutant("graph_swapped_attention_vector", "graph_attention", GRAPH_SWAPPED_ATTENTION_VECTOR,
-           "test_graph_attention", "did not swap them"),
-    Mutant("graph_mask_after_softmax", "graph_attention", GRAPH_MASK_AFTER_SOFTMAX,
-           "test_graph_attention", "not after the softmax"),
-    Mutant("graph_isolated_node_nan", "graph_attention", GRAPH_ISOLATED_NODE_NAN,
-           "test_graph_attention", "a row with no kept key must be all zeros"),
+    Mutant("dilation_without_stride", "dilated_band_mask", DILATION_WITHOUT_STRIDE,
+           "test_dilated_band_mask", "offset i - j is a multiple of the dilation", "dilation"),
+    Mutant("local_mask_column_major", "local_2d_mask", LOCAL_MASK_COLUMN_MAJOR,
+           "test_local_2d_mask", "You numbered the pixels column-major", "non-square image"),
+    Mutant("local_attention_mask_with_zero", "local_image_attention", LOCAL_ATTENTION_MASK_WITH_ZERO,
+           "test_local_image_attention", "exp(0) = 1 still gives them weight", "mask"),
+    Mutant("local_attention_unscaled", "local_image_attention", LOCAL_ATTENTION_UNSCALED,
+           "test_local_image_attention", "x_p . x_q / sqrt(C)", "scores"),
+    Mutant("gat_plain_relu", "multi_head_graph_attention", GAT_PLAIN_RELU,
+           "test_multi_head_graph_attention", "negative slope 0.2", "score"),
+    Mutant("gat_without_self_loops", "multi_head_graph_attention", GAT_WITHOUT_SELF_LOOPS,
+           "test_multi_head_graph_attention", "includes i itself", "neighbours"),
+    Mutant("gat_none_adjacency", "multi_head_graph_attention", GAT_NONE_ADJACENCY,
+           "test_multi_head_graph_attention", "default `None`", "neighbours"),
+    Mutant("gat_merge_heads_without_transpose", "multi_head_graph_attention", GAT_MERGE_WITHOUT_TRANSPOSE,
+           "test_multi_head_graph_attention", "a transpose on the wrong axes", "heads"),
+    Mutant("patch_shape_without_channels", "vit_patch_tokens_shape", PATCH_SHAPE_WITHOUT_CHANNELS,
+           "test_vit_patch_tokens_shape", "16 * 16 * 3 = 768", "answer"),
 ]

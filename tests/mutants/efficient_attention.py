@@ -1,121 +1,104 @@
-"""Mutants of the efficient_attention assignment: one known mistake each."""
+"""Mutants of the efficient_attention assignment: one known mistake each, each breaking one named check."""
 from mutants import Mutant
 
-FEATURE_MAP_EXP = '''
-def elu_feature_map(x):
-    return np.exp(np.asarray(x, dtype=float))
-'''
-
-FEATURE_MAP_RELU = '''
-def elu_feature_map(x):
-    return np.maximum(np.asarray(x, dtype=float), 0.0)
-'''
-
-FEATURE_MAP_ELU_WITHOUT_ONE = '''
-def elu_feature_map(x):
-    x = np.asarray(x, dtype=float)
-    return np.where(x > 0, x, np.exp(np.minimum(x, 0.0)) - 1.0)
-'''
-
-LINEAR_WITHOUT_NORMALISER = '''
-def linear_attention(queries, keys, values):
-    phi_q = elu_feature_map(queries)
-    phi_k = elu_feature_map(keys)
-    return phi_q @ (phi_k.swapaxes(-1, -2) @ np.asarray(values, dtype=float))
-'''
-
-RECURRENT_READ_BEFORE_UPDATE = '''
-def linear_attention_recurrent(queries, keys, values):
+_CHUNK_HEAD = '''
+def chunked_linear_attention(queries, keys, values, chunk_size):
     phi_q = elu_feature_map(queries)
     phi_k = elu_feature_map(keys)
     values = np.asarray(values, dtype=float)
     *lead, n, d = phi_k.shape
-    S = np.zeros((*lead, d, values.shape[-1]))
-    z = np.zeros((*lead, d))
+    state = np.zeros((*lead, d, values.shape[-1]))
+    key_total = np.zeros((*lead, 1, d))
     outputs = []
-    for t in range(n):
-        q_t = phi_q[..., t, :]
-        outputs.append((q_t[..., :, None] * S).sum(axis=-2) / (q_t * z).sum(axis=-1, keepdims=True))
-        S = S + phi_k[..., t, :, None] * values[..., t, None, :]
-        z = z + phi_k[..., t, :]
-    return np.stack(outputs, axis=-2)
+    for start in range(0, n, chunk_size):
+        q = phi_q[..., start:start + chunk_size, :]
+        k = phi_k[..., start:start + chunk_size, :]
+        v = values[..., start:start + chunk_size, :]
+'''
+_CHUNK_READ = '''
+        numerator = q @ state + sims @ v
+        denominator = (q * key_total).sum(axis=-1, keepdims=True) + sims.sum(axis=-1, keepdims=True)
+        outputs.append(numerator / denominator)
 '''
 
-TILED_WITHOUT_RESCALING_ACCUMULATOR = '''
-def tiled_attention(queries, keys, values, block_size):
-    scaled = np.asarray(queries, dtype=float) / np.sqrt(queries.shape[-1])
-    m = np.full(scaled.shape[:-1], -np.inf)
-    l = np.zeros(scaled.shape[:-1])
-    acc = np.zeros(scaled.shape[:-1] + (values.shape[-1],))
-    for start in range(0, keys.shape[-2], block_size):
-        s = scaled @ keys[..., start:start + block_size, :].swapaxes(-1, -2)
-        m_new = np.maximum(m, s.max(axis=-1))
-        e = np.exp(s - m_new[..., None])
-        l = l * np.exp(m - m_new) + e.sum(axis=-1)
-        acc = acc + e @ values[..., start:start + block_size, :]
-        m = m_new
-    return acc / l[..., None]
+CHUNK_STATE_NOT_CARRIED = _CHUNK_HEAD + '''
+        sims = np.tril(q @ k.swapaxes(-1, -2))
+''' + _CHUNK_READ + '''
+    return np.concatenate(outputs, axis=-2)  # the state never grows: each chunk sees only itself
 '''
 
-TILED_WITHOUT_SCALE = '''
-def tiled_attention(queries, keys, values, block_size):
-    q = np.asarray(queries, dtype=float)
-    m = np.full(q.shape[:-1], -np.inf)
-    l = np.zeros(q.shape[:-1])
-    acc = np.zeros(q.shape[:-1] + (values.shape[-1],))
-    for start in range(0, keys.shape[-2], block_size):
-        s = q @ keys[..., start:start + block_size, :].swapaxes(-1, -2)
-        m_new = np.maximum(m, s.max(axis=-1))
-        r = np.exp(m - m_new)
-        e = np.exp(s - m_new[..., None])
-        l = l * r + e.sum(axis=-1)
-        acc = acc * r[..., None] + e @ values[..., start:start + block_size, :]
-        m = m_new
-    return acc / l[..., None]
+CHUNK_BATCH_TRANSPOSE = _CHUNK_HEAD + '''
+        sims = np.tril(q @ k.T)
+''' + _CHUNK_READ + '''
+        state = state + k.swapaxes(-1, -2) @ v
+        key_total = key_total + k.sum(axis=-2, keepdims=True)
+    return np.concatenate(outputs, axis=-2)
 '''
 
-TILED_DROPS_LAST_PARTIAL_BLOCK = '''
-def tiled_attention(queries, keys, values, block_size):
-    scaled = np.asarray(queries, dtype=float) / np.sqrt(queries.shape[-1])
-    m = np.full(scaled.shape[:-1], -np.inf)
-    l = np.zeros(scaled.shape[:-1])
-    acc = np.zeros(scaled.shape[:-1] + (values.shape[-1],))
-    for block in range(keys.shape[-2] // block_size):
-        start = block * block_size
-        s = scaled @ keys[..., start:start + block_size, :].swapaxes(-1, -2)
-        m_new = np.maximum(m, s.max(axis=-1))
-        r = np.exp(m - m_new)
-        e = np.exp(s - m_new[..., None])
-        l = l * r + e.sum(axis=-1)
-        acc = acc * r[..., None] + e @ values[..., start:start + block_size, :]
-        m = m_new
-    return acc / l[..., None]
+_TILED_HEAD = '''
+def causal_tiled_attention(queries, keys, values, block_size):
+    queries = np.asarray(queries, dtype=float)
+    keys = np.asarray(keys, dtype=float)
+    values = np.asarray(values, dtype=float)
+    n = queries.shape[-2]
+    scaled = queries / np.sqrt(queries.shape[-1])
+    output = np.empty(queries.shape[:-1] + (values.shape[-1],))
+    for q_start in range(0, n, block_size):
+        q_block = scaled[..., q_start:q_start + block_size, :]
+        q_pos = np.arange(q_start, q_start + q_block.shape[-2])[:, None]
+        best = np.full(q_block.shape[:-1] + (1,), -np.inf)
+        denom = np.zeros(q_block.shape[:-1] + (1,))
+        acc = np.zeros(q_block.shape[:-1] + (values.shape[-1],))
+        for k_start in range(0, q_start + q_block.shape[-2], block_size):
+            k_block = keys[..., k_start:k_start + block_size, :]
+            scores = q_block @ k_block.swapaxes(-1, -2)
+            k_pos = np.arange(k_start, k_start + k_block.shape[-2])
+'''
+_TILED_TAIL = '''
+            shrink = np.exp(best - new_best)
+            block_exp = np.exp(scores - new_best)
+            denom = denom * shrink + block_exp.sum(axis=-1, keepdims=True)
+            acc = acc * shrink + block_exp @ values[..., k_start:k_start + block_size, :]
+            best = new_best
+        output[..., q_start:q_start + block_size, :] = acc / denom
+    return output
 '''
 
-TILED_NAIVE_FULL_MATRIX = '''
-def tiled_attention(queries, keys, values, block_size):
-    s = queries @ keys.swapaxes(-1, -2) / np.sqrt(queries.shape[-1])
-    w = np.exp(s - s.max(axis=-1, keepdims=True))
-    return (w / w.sum(axis=-1, keepdims=True)) @ values
+TILED_MASK_WITH_ZERO = _TILED_HEAD + '''
+            scores = np.where(k_pos <= q_pos, scores, 0.0)  # 0 instead of -inf
+            new_best = np.maximum(best, scores.max(axis=-1, keepdims=True))
+''' + _TILED_TAIL
+
+TILED_HARD_CODED_AXIS = _TILED_HEAD + '''
+            scores = np.where(k_pos <= q_pos, scores, -np.inf)
+            new_best = np.maximum(best, scores.max(axis=1, keepdims=True))  # the keys only for 2-D input
+''' + _TILED_TAIL
+
+TILED_FULL_SCORE_MATRIX = '''
+def causal_tiled_attention(queries, keys, values, block_size):
+    queries = np.asarray(queries, dtype=float)
+    n = queries.shape[-2]
+    scores = queries @ np.asarray(keys, dtype=float).swapaxes(-1, -2) / np.sqrt(queries.shape[-1])  # (..., n, n)
+    scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return (weights / weights.sum(axis=-1, keepdims=True)) @ np.asarray(values, dtype=float)
+'''
+
+NAIVE_BYTES_AS_ENTRIES = '''
+naive_score_bytes = 4096 * 4096
 '''
 
 MUTANTS = [
-    Mutant("feature_map_exp", "elu_feature_map", FEATURE_MAP_EXP,
-           "test_elu_feature_map", "your feature map is exp(x)"),
-    Mutant("feature_map_relu", "elu_feature_map", FEATURE_MAP_RELU,
-           "test_elu_feature_map", "your feature map is relu(x)"),
-    Mutant("feature_map_elu_without_one", "elu_feature_map", FEATURE_MAP_ELU_WITHOUT_ONE,
-           "test_elu_feature_map", "elu(x) without the + 1"),
-    Mutant("linear_without_normaliser", "linear_attention", LINEAR_WITHOUT_NORMALISER,
-           "test_linear_attention", "you forgot the normaliser"),
-    Mutant("recurrent_reads_before_update", "linear_attention_recurrent", RECURRENT_READ_BEFORE_UPDATE,
-           "test_linear_attention_recurrent", "update S_t and z_t first, then compute o_t"),
-    Mutant("tiled_without_rescaling_accumulator", "tiled_attention", TILED_WITHOUT_RESCALING_ACCUMULATOR,
-           "test_tiled_attention", "forgetting to rescale the accumulator"),
-    Mutant("tiled_without_scale", "tiled_attention", TILED_WITHOUT_SCALE,
-           "test_tiled_attention", "(1/sqrt(d) scale)"),
-    Mutant("tiled_drops_last_partial_block", "tiled_attention", TILED_DROPS_LAST_PARTIAL_BLOCK,
-           "test_tiled_attention", "shorter block of keys was dropped"),
-    Mutant("tiled_builds_full_matrix", "tiled_attention", TILED_NAIVE_FULL_MATRIX,
-           "test_tiled_attention", "it stores the whole (m, n) score matrix"),
+    Mutant("chunk_state_not_carried", "chunked_linear_attention", CHUNK_STATE_NOT_CARRIED,
+           "test_chunked_linear_attention", "carry the state (S, z) of all earlier chunks", "across chunks"),
+    Mutant("chunk_batch_transpose", "chunked_linear_attention", CHUNK_BATCH_TRANSPOSE,
+           "test_chunked_linear_attention", "swapaxes(-1, -2)", "batch"),
+    Mutant("tiled_mask_with_zero", "causal_tiled_attention", TILED_MASK_WITH_ZERO,
+           "test_causal_tiled_attention", "exp(0) = 1 still gives them weight", "diagonal tiles"),
+    Mutant("tiled_hard_coded_axis", "causal_tiled_attention", TILED_HARD_CODED_AXIS,
+           "test_causal_tiled_attention", "axis=-1", "batch"),
+    Mutant("tiled_full_score_matrix", "causal_tiled_attention", TILED_FULL_SCORE_MATRIX,
+           "test_causal_tiled_attention", "it stores the whole (n, n) score matrix", "memory"),
+    Mutant("naive_bytes_as_entries", "naive_score_bytes", NAIVE_BYTES_AS_ENTRIES,
+           "test_naive_score_bytes", "entries of 8 bytes each", "answer"),
 ]
