@@ -8,7 +8,8 @@ text and caption), MathJax typesets its math, its Chinese text is drawn in a CJK
 font (asked of the browser itself: the platform fonts that rendered the
 paragraph's characters, so a missing font or a fallback without Chinese glyphs
 fails), and its language switch leads to the same page in English. Two pages
-are kept as screenshots in _build/screenshots/zh/ and checked with axe-core.
+are kept as screenshots in _build/screenshots/zh/ and checked with axe-core
+and from the keyboard (Tab reaches the language switch, which shows its focus).
 The layout checks (phone, dark mode, code width) are the English edition's: the
 two editions share every template and stylesheet.
 """
@@ -134,9 +135,22 @@ class ChineseVisit:
                 page.screenshot(path=screenshots / f"{name.rsplit('/', 1)[-1]}-zh-desktop-light.png",
                                 full_page=True)
                 self.axe = axe_violations(page)
+                self.switch_focus = self._tab_to_the_language_switch(page)
             self.han, self.fonts = chinese_paragraph_fonts(page)  # last: it redraws a paragraph
         finally:
             context.close()
+
+
+    @staticmethod
+    def _tab_to_the_language_switch(page):
+        """The switch's focus outline (style, width in px) once Tab reaches it, or None."""
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            focused = page.evaluate("""() => { const el = document.activeElement, style = getComputedStyle(el);
+                return [el.matches('a.language-switch'), style.outlineStyle, parseFloat(style.outlineWidth)]; }""")
+            if focused[0]:
+                return focused[1], focused[2]
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +216,9 @@ def test_shown_chinese_pages_are_kept_and_accessible(visit, name):
     shot = SCREENSHOTS / f"{name.rsplit('/', 1)[-1]}-zh-desktop-light.png"
     assert shot.stat().st_size > 10_000
     assert page.axe == [], "\n".join(f"{v['rule']} ({v['impact']}): {v['help']}; {v['nodes']}" for v in page.axe)
+    assert page.switch_focus is not None, "Tab never reaches the language switch"
+    style, width = page.switch_focus
+    assert style != "none" and width >= 2, f"the language switch shows no focus outline ({style} {width}px)"
 
 
 def test_chinese_browser_suite_time(visit, record_property):
