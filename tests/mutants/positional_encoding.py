@@ -1,99 +1,98 @@
-"""Mutants of the positional_encoding assignment: one known mistake each."""
+"""Mutants of the positional_encoding assignment: one known mistake each, each breaking one named check."""
 from mutants import Mutant
 
-COS_ON_EVEN_COLUMNS = '''
-def sinusoidal_encoding(num_positions, d):
-    positions = np.arange(num_positions)[:, None]
-    angles = positions / 10000.0 ** (np.arange(0, d, 2) / d)
-    PE = np.zeros((num_positions, d))
-    PE[:, 0::2] = np.cos(angles)
-    PE[:, 1::2] = np.sin(angles[:, : d // 2])
-    return PE
+
+def _relative_scores(offsets="np.arange(n)[None, :] - np.arange(n)[:, None]",
+                     lookup="w_K[np.clip(offsets, -kappa, kappa) + kappa]", default=True,
+                     transpose="keys.swapaxes(-1, -2)", scale="np.sqrt(queries.shape[-1])"):
+    infer = "    if kappa is None:\n        kappa = (len(w_K) - 1) // 2\n" if default else ""
+    return f'''
+def relative_scores(queries, keys, w_K, kappa=None):
+    queries, keys, w_K = (np.asarray(a, dtype=float) for a in (queries, keys, w_K))
+{infer}    n = queries.shape[-2]
+    offsets = {offsets}
+    a_K = {lookup}
+    content = queries @ {transpose}
+    relative = np.einsum("...id,ijd->...ij", queries, a_K)
+    return (content + relative) / {scale}
 '''
 
-EXPONENT_I_OVER_D = '''
-def sinusoidal_encoding(num_positions, d):
-    positions = np.arange(num_positions)[:, None]
-    angles = positions / 10000.0 ** (np.arange((d + 1) // 2) / d)  # 10000^(i/d): wrong
-    PE = np.zeros((num_positions, d))
-    PE[:, 0::2] = np.sin(angles)
-    PE[:, 1::2] = np.cos(angles[:, : d // 2])
-    return PE
+
+OFFSET_SIGN_FLIPPED = _relative_scores(offsets="np.arange(n)[:, None] - np.arange(n)[None, :]")
+KAPPA_NONE_NOT_HANDLED = _relative_scores(default=False)
+KEYS_T_ON_A_BATCH = _relative_scores(transpose="keys.T")
+SCORES_NOT_SCALED = _relative_scores(scale="1.0")
+
+
+def _relative_attention(fill="-np.inf", row_max="scores.max(axis=-1, keepdims=True)"):
+    return f'''
+def relative_attention(X, W_q, W_k, W_v, w_K, kappa, causal=False):
+    scores = relative_scores(X @ W_q, X @ W_k, w_K, kappa)
+    if causal:
+        n = scores.shape[-1]
+        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, {fill})
+    scores = scores - {row_max}
+    weights = np.exp(scores)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return weights @ (X @ W_v), weights
 '''
 
-SIN_COS_IN_HALVES = '''
-def sinusoidal_encoding(num_positions, d):
-    positions = np.arange(num_positions)[:, None]
-    angles = positions / 10000.0 ** (np.arange(0, d, 2) / d)
-    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)[:, :d]
-'''
 
-ROTATION_TRANSPOSED = '''
-def offset_rotation(k, d):
-    angles = k / 10000.0 ** (np.arange(0, d, 2) / d)
-    cos, sin = np.cos(angles), np.sin(angles)
-    even, odd = np.arange(0, d, 2), np.arange(1, d, 2)
-    M = np.zeros((d, d))
-    M[even, even], M[even, odd] = cos, sin
-    M[odd, even], M[odd, odd] = -sin, cos
-    return M
-'''
+MASK_WITH_ZERO = _relative_attention(fill="0.0")
+MAX_WITHOUT_KEEPDIMS = _relative_attention(row_max="scores.max(axis=-1)")
 
-DOTS_SLICE_MINUS_K = '''
-def offset_dot_products(PE, k):
+
+def _offset_map(pairs="current, following = PE[p], PE[p + k]",
+                residual="np.linalg.norm(current @ M - following) / np.linalg.norm(following)"):
+    return f'''
+def offset_map(PE, k):
     PE = np.asarray(PE, dtype=float)
-    if k < 0:
-        return (PE[-k:] * PE[:k]).sum(axis=1)
-    return (PE[:-k] * PE[k:]).sum(axis=1)  # PE[:-0] is empty
+    p = np.arange(max(0, -k), len(PE) - max(0, k))
+    {pairs}
+    M = np.linalg.lstsq(current, following, rcond=None)[0]
+    residual = {residual}
+    return M, float(residual)
 '''
 
-COMPARES_WITH_UNSHUFFLED_OUTPUT = '''
-def is_permutation_equivariant(f, X, perm):
-    return bool(np.allclose(f(X[perm]), f(X)))  # tests invariance
+
+SLICES_FOR_POSITIVE_K_ONLY = _offset_map(pairs="current, following = PE[:-k or None], PE[k:]")
+ABSOLUTE_RESIDUAL = _offset_map(residual="np.linalg.norm(current @ M - following)")
+
+OFFSET_ARGMAX_OVER_EVERYTHING = '''
+def recover_offset(row_from, row_to, max_offset):
+    row_from, row_to = np.asarray(row_from, dtype=float), np.asarray(row_to, dtype=float)
+    d = row_from.shape[-1]
+    frequencies = 1.0 / 10000.0 ** (np.arange(0, d, 2) / d)
+    turned = (np.arctan2(row_to[..., 0::2], row_to[..., 1::2])
+              - np.arctan2(row_from[..., 0::2], row_from[..., 1::2]))
+    candidates = np.arange(-max_offset, max_offset + 1)
+    fit = np.cos(turned[..., None, :] - candidates[:, None] * frequencies).sum(axis=-1)
+    return candidates[fit.argmax() % len(candidates)]
 '''
 
-SHUFFLES_OUTPUT_BY_INVERSE = '''
-def is_permutation_equivariant(f, X, perm):
-    return bool(np.allclose(f(X[perm]), np.asarray(f(X))[np.argsort(perm)]))
-'''
-
-EXACT_EQUALITY = '''
-def is_permutation_equivariant(f, X, perm):
-    return bool(np.array_equal(f(X[perm]), np.asarray(f(X))[perm]))
-'''
-
-POSITIONS_MULTIPLIED = '''
-def self_attention_with_positions(X, W_q, W_k, W_v):
-    n, d = X.shape
-    return self_attention(X * sinusoidal_encoding(n, d), W_q, W_k, W_v)
-'''
-
-POSITIONS_AFTER_ATTENTION = '''
-def self_attention_with_positions(X, W_q, W_k, W_v):
-    n, d = X.shape
-    return self_attention(X, W_q, W_k, W_v) + sinusoidal_encoding(n, d)
+ANGLE_WITH_I_NOT_2I = '''
+pair_rotation_angle = 3 / 10000 ** (1 / 8)
 '''
 
 MUTANTS = [
-    Mutant("cos_on_even_columns", "sinusoidal_encoding", COS_ON_EVEN_COLUMNS,
-           "test_sinusoidal_encoding", "sin and cos are swapped"),
-    Mutant("exponent_i_over_d", "sinusoidal_encoding", EXPONENT_I_OVER_D,
-           "test_sinusoidal_encoding", "you used 10000^(i/d)"),
-    Mutant("sin_cos_in_halves", "sinusoidal_encoding", SIN_COS_IN_HALVES,
-           "test_sinusoidal_encoding", "concatenated in two halves"),
-    Mutant("rotation_transposed", "offset_rotation", ROTATION_TRANSPOSED,
-           "test_offset_rotation", "the matrix is transposed"),
-    Mutant("dots_slice_minus_k", "offset_dot_products", DOTS_SLICE_MINUS_K,
-           "test_offset_dot_products", "PE[:-k] is EMPTY when k = 0"),
-    Mutant("compares_with_unshuffled_output", "is_permutation_equivariant",
-           COMPARES_WITH_UNSHUFFLED_OUTPUT, "test_is_permutation_equivariant",
-           "it is permutation-INVARIANT"),
-    Mutant("shuffles_output_by_inverse", "is_permutation_equivariant", SHUFFLES_OUTPUT_BY_INVERSE,
-           "test_is_permutation_equivariant", "not by its inverse"),
-    Mutant("exact_equality", "is_permutation_equivariant", EXACT_EQUALITY,
-           "test_is_permutation_equivariant", "compare with np.allclose"),
-    Mutant("positions_multiplied", "self_attention_with_positions", POSITIONS_MULTIPLIED,
-           "test_self_attention_with_positions", "multiplied instead of added"),
-    Mutant("positions_after_attention", "self_attention_with_positions", POSITIONS_AFTER_ATTENTION,
-           "test_self_attention_with_positions", "added after attention"),
+    Mutant("offset_sign_flipped", "relative_scores", OFFSET_SIGN_FLIPPED,
+           "test_relative_scores", "you used the offset i - j", "offsets"),
+    Mutant("kappa_none_not_handled", "relative_scores", KAPPA_NONE_NOT_HANDLED,
+           "test_relative_scores", "default `None`", "kappa=None"),
+    Mutant("keys_T_on_a_batch", "relative_scores", KEYS_T_ON_A_BATCH,
+           "test_relative_scores", "swapaxes(-1, -2)", "batch"),
+    Mutant("scores_not_scaled", "relative_scores", SCORES_NOT_SCALED,
+           "test_relative_scores", "divide the whole score", "scaling"),
+    Mutant("mask_with_zero", "relative_attention", MASK_WITH_ZERO,
+           "test_relative_attention", "exp(0) = 1 still gives them weight", "causal"),
+    Mutant("max_without_keepdims", "relative_attention", MAX_WITHOUT_KEEPDIMS,
+           "test_relative_attention", "keepdims=True", "output"),
+    Mutant("slices_for_positive_k_only", "offset_map", SLICES_FOR_POSITIVE_K_ONLY,
+           "test_offset_map", "with k = -2 the pairs look back", "map"),
+    Mutant("absolute_residual", "offset_map", ABSOLUTE_RESIDUAL,
+           "test_offset_map", "a relative error", "residual"),
+    Mutant("offset_argmax_over_everything", "recover_offset", OFFSET_ARGMAX_OVER_EVERYTHING,
+           "test_recover_offset", "one offset per pair", "batch"),
+    Mutant("angle_with_i_not_2i", "pair_rotation_angle", ANGLE_WITH_I_NOT_2I,
+           "test_pair_rotation_angle", "the exponent uses 2i", "answer"),
 ]
