@@ -22,6 +22,7 @@ Left out, because pasting them would not be copying an answer from the book:
 import ast
 import functools
 import importlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 
@@ -129,7 +130,8 @@ def pasted_with(name, source, node, bindings):
 
 @functools.lru_cache(maxsize=None)
 def module_definitions(module_name):
-    """name -> Pasted for every top-level definition of an attnlib module (re-exports followed)."""
+    """name -> Pasted for every top-level definition of an attnlib module, or
+    ("follow", module, name) for a name it imports from another attnlib module."""
     module = importlib.import_module(module_name)
     code = importlib.util.find_spec(module_name).loader.get_source(module_name)
     tree = ast.parse(code)
@@ -176,14 +178,17 @@ def code_cells(notebook_path):
 
 def shown_function(expression, chapter_imports):
     """The attnlib definition a `show_source(expression)` cell displays."""
+    found = None
     if isinstance(expression, ast.Name):
         binding = chapter_imports.get(expression.id, ("?",))
         if binding[0] == "attnlib":
-            return attnlib_definition(binding[1], binding[2])
-    if isinstance(expression, ast.Attribute) and isinstance(expression.value, ast.Name):
+            found = attnlib_definition(binding[1], binding[2])
+    elif isinstance(expression, ast.Attribute) and isinstance(expression.value, ast.Name):
         binding = chapter_imports.get(expression.value.id, ("?",))
         if binding[0] == "module":
-            return attnlib_definition(binding[1], expression.attr)
+            found = attnlib_definition(binding[1], expression.attr)
+    if found is not None:
+        return found
     raise ValueError(f"show_source({ast.unparse(expression)}): not an attnlib function this builder can find")
 
 
