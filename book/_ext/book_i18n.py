@@ -89,12 +89,18 @@ def other_edition_url(pagename, chinese):
     return f"{to_root}{CHINESE_FOLDER}/{pagename}.html"
 
 
+_CATALOGUES = {}
+
+
 def _catalogue(app, docname):
-    """The translations of page `docname` (its .po in locale_dirs), as Sphinx loads them."""
-    dirs = [path.join(app.srcdir, directory) for directory in app.config.locale_dirs]
-    catalogue, _ = init_locale(dirs, app.config.language,
-                               docname_to_domain(docname, app.config.gettext_compact))
-    return catalogue
+    """The translations of page `docname` (its .po in locale_dirs), as Sphinx loads them;
+    loaded once (each load adds the catalogue to Sphinx's translator again)."""
+    key = (id(app), docname)
+    if key not in _CATALOGUES:
+        dirs = [path.join(app.srcdir, directory) for directory in app.config.locale_dirs]
+        _CATALOGUES[key], _ = init_locale(dirs, app.config.language,
+                                          docname_to_domain(docname, app.config.gettext_compact))
+    return _CATALOGUES[key]
 
 
 def _translate_the_site_title(app, pagename, templatename, context, doctree):
