@@ -262,7 +262,7 @@ def test_an_unjudged_submission_gets_an_autograded_notebook_saying_why(graded_co
                                  as_version=4)
         verdicts = [cell.outputs[0].text for cell in notebook.cells
                     if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
-        assert len(verdicts) == 2, student
+        assert len(verdicts) == len(graded_questions(graded_course)), student
         assert all(v.startswith("missing: 0 / ") and reason in v for v in verdicts), (student, verdicts)
 
 
@@ -334,21 +334,40 @@ def test_nbgrader_release_feedback_ships_only_our_pages(graded_course, tool_env,
 
 # -- hand grading in the formgrader reaches the student's page and the export ----------------
 
+def graded_questions(course):
+    """[(test cell grade_id, points, the answer cell just before it)] of the course's source notebook."""
+    cells = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells
+    found, answer = [], None
+    for cell in cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("solution"):
+            answer = grading["grade_id"]
+        if grading.get("grade"):
+            found.append((grading["grade_id"], float(grading["points"]), answer))
+    return found
+
+
 def test_hand_grades_reach_the_feedback_page_and_the_export(graded_course, tool_env):
     """What the formgrader's grade and comment boxes write (they PUT manual_score, extra_credit
-    and manual_comment through nbgrader's gradebook): a hand score on ada's self-attention
-    question, extra credit and a comment on her answers, and hand credit for cut's notebook,
+    and manual_comment through nbgrader's gradebook): a hand score on ada's biggest question and
+    a comment on her answer to it, extra credit on another, and hand credit for cut's notebook,
     which could not be graded."""
+    questions = graded_questions(graded_course)
+    big, points, answer = max(questions, key=lambda q: q[1])
+    other, other_points, _ = next(q for q in questions if q[0] != big)
+    full = sum(q[1] for q in questions)
+    hand = points - 1.5
     api = api_from_course_config(graded_course)
     gradebook = api.gradebook
+    auto = {q: gradebook.find_grade(q, ASSIGNMENT, ASSIGNMENT, "ada").auto_score for q, _, _ in questions}
+    expected_total = sum(auto.values()) - auto[big] + hand + 0.5  # a score by hand, extra credit
     comment = "Nice use of broadcasting; mind the scale <1/sqrt(d)>."
-    answer_cell = gradebook.find_notebook(ASSIGNMENT, ASSIGNMENT).solution_cells[-1].name
-    changed = [gradebook.find_grade("test_self_attention", ASSIGNMENT, ASSIGNMENT, "ada"),
-               gradebook.find_grade("test_causal_mask", ASSIGNMENT, ASSIGNMENT, "ada"),
-               gradebook.find_grade("test_causal_mask", ASSIGNMENT, ASSIGNMENT, "cut"),
-               gradebook.find_comment(answer_cell, ASSIGNMENT, ASSIGNMENT, "ada")]
-    assert [g.auto_score for g in changed[:3]] == [6.0, 2.0, 0.0]
-    changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = 4.5, 0.5, 1.0
+    changed = [gradebook.find_grade(big, ASSIGNMENT, ASSIGNMENT, "ada"),
+               gradebook.find_grade(other, ASSIGNMENT, ASSIGNMENT, "ada"),
+               gradebook.find_grade(other, ASSIGNMENT, ASSIGNMENT, "cut"),
+               gradebook.find_comment(answer, ASSIGNMENT, ASSIGNMENT, "ada")]
+    assert auto[big] != hand and changed[2].auto_score == 0.0
+    changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = hand, 0.5, 1.0
     changed[3].manual_comment = comment
     gradebook.db.commit()
     try:
@@ -356,25 +375,28 @@ def test_hand_grades_reach_the_feedback_page_and_the_export(graded_course, tool_
             process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
                                       *command], env=tool_env, capture_output=True, text=True, timeout=300)
             assert process.returncode == 0, (command, process.stderr[-3000:])
-        page = visible_text((graded_course / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html")
-                            .read_text(encoding="utf-8"))
-        assert "Score for this notebook: 7 / 8" in page  # 4.5 + 2 + 0.5, as the export has it
-        assert "Score set by hand: 4.5 / 6 (the autograder gave 6)." in page
+        source = (graded_course / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+        page = visible_text(source)
+        assert f"Score for this notebook: {expected_total:g} / {full:g}" in page
+        assert f"Score set by hand: {hand:g} / {points:g} (the autograder gave {auto[big]:g})." in page
         assert "Extra credit: +0.5." in page
-        assert f"Comment: {comment}" in page
         assert page.index("From your instructor") < page.index(f"Comment: {comment}")
+        # The comment on the answer goes with the question that tests it.
+        item = next(li for li in re.findall(r"<li>.*?</li>", source) if html.escape(comment) in li)
+        assert f'href="#q-{big}"' in item and "Score set by hand" in item
         cut = visible_text((graded_course / "feedback" / "cut" / ASSIGNMENT / f"{ASSIGNMENT}.html")
                            .read_text(encoding="utf-8"))
-        assert "could not be graded" in cut and "Score set by hand: 1 / 2 (the autograder gave 0)." in cut
+        assert "could not be graded" in cut
+        assert f"Score set by hand: 1 / {other_points:g} (the autograder gave 0)." in cut
         rows = {(r["student_id"], r["question"]): (r["score"], r["status"])
                 for r in csv.DictReader((graded_course / "exports" / "questions.csv").open(encoding="utf-8"))}
-        assert rows[("ada", "test_self_attention")] == ("4.5", "manual")
-        assert rows[("ada", "test_causal_mask")] == ("2.5", "manual")  # extra credit marks it manual
-        assert rows[("cut", "test_causal_mask")] == ("1", "manual")
-        assert rows[("nia", "test_causal_mask")][1] != "manual"
+        assert rows[("ada", big)] == (f"{hand:g}", "manual")
+        assert rows[("ada", other)] == (f"{auto[other] + 0.5:g}", "manual")  # extra credit marks it manual
+        assert rows[("cut", other)] == ("1", "manual")
+        assert rows[("nia", other)][1] != "manual"
         totals = {r["student_id"]: r["raw_score"]
                   for r in csv.DictReader((graded_course / "exports" / "totals.csv").open(encoding="utf-8"))}
-        assert (totals["ada"], totals["cut"]) == ("7", "1")
+        assert (totals["ada"], totals["cut"]) == (f"{expected_total:g}", "1")
     finally:
         changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = None, None, None
         changed[3].manual_comment = None
