@@ -65,3 +65,60 @@ def declared_checks(source, grade_id=""):
             raise CheckSpecError(f"{grade_id}: check {name!r} is given {found[name].points:g} and {points:g} points")
         found.setdefault(name, CheckSpec(name, float(points)))
     return list(found.values())
+
+
+class CheckRecorder:
+    """The grader's `check`: records each block instead of stopping the cell.
+
+    verdict(error) says what a block's exception means: (status, message) to record
+    it and go on, or None to let it end the cell (the student's process died, the
+    time budget is used up). `results(...)` then scores every declared check.
+    """
+
+    def __init__(self, specs, verdict, calls_answered):
+        self.specs = {spec.name: spec for spec in specs}
+        self._verdict, self._calls_answered = verdict, calls_answered
+        self.passed, self.failed = set(), {}  # name -> (status, message) of its first failure
+
+    def __call__(self, name, points=None):
+        if name not in self.specs:  # only a test cell edited by hand gets here
+            raise CheckSpecError(f"check {name!r} is not one of this test's checks")
+        return _Block(self, name)
+
+    def results(self, cell_failure=None):
+        """[CheckResult] in declared order. A check never reached (the cell ended before it)
+        fails with the cell's failure; none passes unless the student's code answered."""
+        from autograder.results import FAILED, PASSED, CheckResult
+
+        answered = self._calls_answered() > 0
+        found = []
+        for name, spec in self.specs.items():
+            if name in self.failed:
+                status, message = self.failed[name]
+            elif name in self.passed and answered:
+                status, message = PASSED, ""
+            elif name in self.passed:
+                status, message = FAILED, "the tests could not call your code"
+            else:
+                status, message = cell_failure or (FAILED, "this check did not run")
+            found.append(CheckResult(name, spec.points, spec.points if status == PASSED else 0.0, status, message))
+        return found
+
+
+class _Block:
+    def __init__(self, recorder, name):
+        self.recorder, self.name = recorder, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        recorder = self.recorder
+        if error is None:
+            recorder.passed.add(self.name)
+            return False
+        verdict = recorder._verdict(error)
+        if verdict is None:
+            return False  # ends the cell
+        recorder.failed.setdefault(self.name, verdict)
+        return True

@@ -46,6 +46,8 @@ import nbformat
 import numpy as np
 
 from autograder import wire
+from autograder.checks import CheckRecorder, declared_checks
+from autograder.diagnose import explain
 from autograder.results import ERROR, FAILED, FAULT, MISSING, PASSED, QuestionResult
 from autograder.sandbox import CallFault, Limits, Sandbox, SandboxFault, describe_exit
 
@@ -71,6 +73,7 @@ class SourceCell:
     grade_id: str = ""
     points: float = 0.0
     locked: bool = False
+    checks: list = field(default_factory=list)  # CheckSpec of a test cell (autograder.checks)
 
 
 @dataclass
@@ -78,6 +81,7 @@ class SourceNotebook:
     name: str
     cells: list  # SourceCell, in order
     student_names: set = field(default_factory=set)  # names the solution cells define
+    value_names: set = field(default_factory=set)  # those bound to a value (concept answers), not a def
 
     @property
     def tests(self):
@@ -105,22 +109,26 @@ class SourceNotebook:
 def read_source(path, name):
     """Classify the code cells of an nbgrader source notebook."""
     notebook = nbformat.read(path, as_version=4)
-    cells, names = [], set()
+    cells, names, values = [], set(), set()
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         grading = cell.metadata.get("nbgrader", {})
         kind = ("solution" if grading.get("solution") else
                 "test" if grading.get("grade") else "provided")
-        cells.append(SourceCell(kind, cell.source, grading.get("grade_id", ""),
-                                float(grading.get("points", 0) or 0), bool(grading.get("locked"))))
+        grade_id = grading.get("grade_id", "")
+        cells.append(SourceCell(kind, cell.source, grade_id, float(grading.get("points", 0) or 0),
+                                bool(grading.get("locked")),
+                                declared_checks(cell.source, grade_id) if kind == "test" else []))
         if kind == "solution":
             names |= defined_names(cell.source)
-    return SourceNotebook(name, cells, names)
+            values |= defined_names(cell.source, values_only=True)
+    return SourceNotebook(name, cells, names, values - functions_of(cells))
 
 
-def defined_names(source):
-    """Top-level names a cell binds (functions, classes, assignments)."""
+def defined_names(source, values_only=False):
+    """Top-level names a cell binds (functions, classes, assignments; only assignments
+    with values_only)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -128,14 +136,24 @@ def defined_names(source):
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+            if not values_only:
+                names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
 
 
-def raise_student_error(kind, message):
+def functions_of(cells):
+    """Names a solution cell defines with def or class (never a concept answer)."""
+    names = set()
+    for cell in cells:
+        if cell.kind == "solution":
+            names |= defined_names(cell.source) - defined_names(cell.source, values_only=True)
+    return names
+
+
+def raise_student_error(kind, message, where=()):
     """Re-raise the student's exception here as the same built-in type when it is one,
     so that a test's `except ValueError` means what it says. Never StopIteration: raised
     inside map() or a generator of the test's, it would quietly end the test's loop."""
@@ -149,6 +167,7 @@ def raise_student_error(kind, message):
     else:
         error = StudentError(f"{kind}: {message}")
     error.from_student = True
+    error.where = where
     raise error
 
 
@@ -158,7 +177,7 @@ class Session:
     def __init__(self, limits, isolate, uid):
         self.limits, self.isolate, self.uid = limits, isolate, uid  # uid: see Sandbox
         self.sandbox = None
-        self.replay = []  # sources of the student cells that ran, in order
+        self.replay = []  # (source, cell index) of the student cells that ran, in order
         self.restarts = 0
         self.deadline = None  # current wall-clock deadline (time.monotonic)
         self.notebook_deadline = None
@@ -193,17 +212,18 @@ class Session:
         if self.restarts > MAX_RESTARTS:
             raise SandboxFault(f"the student's process crashed {MAX_RESTARTS} times; grading stopped")
         self.sandbox = Sandbox(self.limits, self.isolate, self.uid).start()
-        for source in self.replay:
-            self._exec(source, "replaying a cell")
+        for source, cell in self.replay:
+            self._exec(source, "replaying a cell", cell)
 
     def _deadline(self):
         return min(time.monotonic() + self.limits.cell_seconds, self.notebook_deadline)
 
-    def _exec(self, source, doing):
+    def _exec(self, source, doing, cell=None):
         """Run a cell: the runner interrupts it at the deadline (keeping what it defined);
-        only a cell that ignores the interrupt for INTERRUPT_GRACE is killed, with the process."""
+        only a cell that ignores the interrupt for INTERRUPT_GRACE is killed, with the process.
+        `cell` (its index in the notebook) lets the runner say in which cell an error rose."""
         deadline = self._deadline()
-        message = {"op": "exec", "code": source, "seconds": max(deadline - time.monotonic(), 0.01)}
+        message = {"op": "exec", "code": source, "seconds": max(deadline - time.monotonic(), 0.01), "cell": cell}
         reply, _ = self._request(message, (), deadline + INTERRUPT_GRACE, doing)
         return reply
 
@@ -212,13 +232,13 @@ class Session:
             raise BudgetUsed(self.budget_message())
         return self.sandbox.request(message, buffers, deadline, doing, self._answer_callback)
 
-    def run_cell(self, source):
+    def run_cell(self, source, cell=None):
         """Run one student cell; return (ok, error text, output)."""
-        reply = self._exec(source, "running a cell")
+        reply = self._exec(source, "running a cell", cell)
         if reply.get("interrupted") and reply.get("left_running"):
             self.sandbox.stop()
             raise SandboxFault("time limit: the cell was interrupted, but processes it started went on running")
-        self.replay.append(source)
+        self.replay.append((source, cell))
         return reply.get("ok", False), str(reply.get("error", "")), str(reply.get("output", ""))
 
     def call(self, name, args, kwargs):
@@ -238,7 +258,8 @@ class Session:
             message = {"op": "call", "name": name, "args": tree, "helpers": helpers, "measure_memory": inside}
             reply, reply_buffers = self._request(message, buffers, self.deadline or self._deadline(), doing)
         if reply.get("op") == "raise":
-            raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")))
+            raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")),
+                                student_frames(reply.get("where")))
         if reply.get("op") == "died":
             signal_number, code = reply.get("signal"), reply.get("code")
             status = -signal_number if isinstance(signal_number, int) and signal_number > 0 else code
@@ -267,6 +288,20 @@ class Session:
         self.calls_answered += 1
         return value
 
+    def get_value(self, name):
+        """The value the student's process holds under `name` (a concept question's answer)."""
+        reply, reply_buffers = self._request({"op": "get", "name": name}, (), self._deadline(), f"reading {name}")
+        if reply.get("op") == "raise":
+            raise_student_error(str(reply.get("type", "Exception")), str(reply.get("message", "")))
+        try:
+            parts = {key: tree for key, tree in reply["value"]["dict"]}
+            value = wire.decode(parts["value"], reply_buffers)
+        except (wire.WireError, KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            self.sandbox.stop()
+            raise SandboxFault(f"{name} came back broken ({error})") from None
+        self.calls_answered += 1
+        return value
+
     def _write_back(self, arrays, changed):
         """Mirror the student's in-place changes of array arguments (a test may check them)."""
         for index, new in dict(changed).items():
@@ -290,6 +325,16 @@ class Session:
             return {"op": "return", "value": wire.encode(value, out, self._callbacks)}, out
         except Exception as error:  # a failing test function is the student's input's fault
             return {"op": "raise", "type": type(error).__name__, "message": f"{type(error).__name__}: {error}"[:500]}, []
+
+
+def student_frames(where):
+    """The runner's [[cell, line, function]] list, kept only when it has that shape."""
+    frames = []
+    for frame in where if isinstance(where, list) else []:
+        if (isinstance(frame, list) and len(frame) == 3 and isinstance(frame[0], int)
+                and isinstance(frame[1], int) and isinstance(frame[2], str)):
+            frames.append((frame[0], frame[1], frame[2][:80]))
+    return tuple(frames[-3:])
 
 
 class StudentFunction:
@@ -398,6 +443,8 @@ class NotebookJudge:
         self.provided_done = 0  # source cells before this index were run here already
         self.faults = []
         self.outputs = {}  # student cell index -> (ok, error, output)
+        self.student_sources = {}  # student cell index -> its source (to quote the line that raised)
+        self.value_problems = {}  # concept answer -> why it could not be read
         self.cell_faults = []  # faults of student cells since the last test (said when it fails)
 
     # -- the trusted namespace -------------------------------------------------
@@ -408,11 +455,29 @@ class NotebookJudge:
         earlier = self.source.earlier_answers(test)
         reference = self._reference() if earlier else {}
         helpers = {name: reference[name] for name in earlier if callable(reference.get(name))}
-        for name in self.source.student_names:
+        for name in self.source.student_names - self.source.value_names:
             self.trusted[name] = helpers.get(name) or StudentFunction(self.session, name)
         self.session.helpers = helpers
+        for name in self.source.value_names:
+            self.trusted.pop(name, None)  # unanswered: the test meets a NameError
+            if name in earlier and name in reference:
+                self.trusted[name] = reference[name]
         if "tracemalloc" in self.trusted:
             self.trusted["tracemalloc"] = SandboxMemoryMeter(self.session)
+
+    def _fetch_values(self, test):
+        """The concept answers (values, not functions) this test reads, from the student's
+        process; one that cannot be read stays unbound and `value_problems` says why."""
+        earlier = self.source.earlier_answers(test)
+        for name in sorted((self.source.value_names - earlier) & names_used(test.source)):
+            try:
+                self.trusted[name] = self.session.get_value(name)
+            except Exception as error:
+                if not getattr(error, "from_student", False):
+                    raise
+                if not isinstance(error, NameError):
+                    self.value_problems[name] = f"your answer {name} could not be read: {error}"
+
 
     def _reference(self):
         """The namespace of the reference solution: the source's provided and solution
@@ -448,6 +513,7 @@ class NotebookJudge:
         except SandboxFault as fault:
             self.faults.append(f"start: {fault}")
             return [self._result(t, 0.0, FAULT, [str(fault)]) for t in self.source.tests], self.faults, {}
+        self.student_sources = {index: source for index, source, _ in student_cells}
         try:
             for index, source, grade_id in student_cells:
                 if grade_id in tests:
@@ -474,7 +540,7 @@ class NotebookJudge:
             self.outputs[index] = (False, self.session.budget_message(), "")
             return
         try:
-            ok, error, output = self.outputs[index] = self.session.run_cell(source)
+            ok, error, output = self.outputs[index] = self.session.run_cell(source, index)
         except SandboxFault as fault:
             self._cell_fault(index, str(fault))
             self.outputs[index] = (False, str(fault), "")
@@ -509,11 +575,11 @@ class NotebookJudge:
             self._run_provided_until(test)
             self._bind_names(test)
             result = self._attempt(test, write_back=True)
-            if result.status == PASSED and self.session.inputs_changed:
-                # It passed with the student's changes to the test's own arrays in place:
-                # it must pass on the test's data as the test made it, too.
+            if result.score > 0 and self.session.inputs_changed:
+                # It scored with the student's changes to the test's own arrays in place:
+                # it must score as much on the test's data as the test made it, too.
                 again = self._attempt(test, write_back=False)
-                if again.status != PASSED:
+                if again.score < result.score:
                     again.messages = ["your code changed the arrays the test gave it, and the test "
                                       "passes only with those changes in place"] + again.messages
                     result = again
@@ -522,41 +588,108 @@ class NotebookJudge:
         return result
 
     def _attempt(self, test, write_back):
-        """Run the test cell here once; the result of the question."""
+        """Run the test cell here once; the result of the question and of each of its checks."""
         session = self.session
         session.calls_answered, session.write_back, session.inputs_changed = 0, write_back, False
         session.deadline = min(time.monotonic() + self.limits.cell_seconds, session.notebook_deadline)
+        recorder = self.trusted["check"] = CheckRecorder(
+            test.checks, lambda error: self._verdict(test, error, within_check=True), lambda: session.calls_answered)
         printed = io.StringIO()
+        ended = None  # (status, message) of what ended the cell before its end
         try:
             with grader_guard(session.deadline - time.monotonic() + GRACE_SECONDS,
                               max(self.limits.memory_bytes, MIN_GRADER_MEMORY)):
                 with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
+                    self._fetch_values(test)
                     exec(compile(test.source, f"<test {test.grade_id}>", "exec"), self.trusted)
-        except CallFault as fault:  # the call's own process died; the student's process is fine
-            self.faults.append(f"{test.grade_id}: {fault}")
-            return self._result(test, 0.0, FAULT, [f"your code crashed: {fault}"])
         except BudgetUsed as fault:
             self.faults.append(f"{test.grade_id}: {fault}")
-            return self._result(test, 0.0, FAULT, [f"not graded: {fault}"])
-        except SandboxFault as fault:
-            self.faults.append(f"{test.grade_id}: {fault}")
-            self._recover()
-            return self._result(test, 0.0, FAULT, [f"grading stopped your code: {fault}"])
-        except StudentError as error:
-            return self._result(test, 0.0, ERROR, [str(error)])
-        except Exception as error:
-            status = ERROR if getattr(error, "from_student", False) else FAILED
-            return self._result(test, 0.0, status, [failure_message(error)])
+            ended = (FAULT, f"not graded: {fault}")
+        except BaseException as error:
+            ended = self._verdict(test, error)
+            if ended is None:
+                raise
+            if isinstance(error, SandboxFault) and not isinstance(error, CallFault):
+                self._recover()
         finally:
             session.deadline = None
             session.measuring = False
             session.write_back = True
-        if session.calls_answered == 0:
-            return self._result(test, 0.0, FAILED, ["the tests could not call your code"])
-        return self._result(test, test.points, PASSED, [])
+        if not test.checks:  # the whole cell is one check
+            if ended is None and session.calls_answered == 0:
+                ended = (FAILED, "the tests could not call your code")
+            if ended:
+                return self._result(test, 0.0, ended[0], [ended[1]])
+            return self._result(test, test.points, PASSED, [])
+        checks = recorder.results(ended)
+        failed = [check for check in checks if check.status != PASSED]
+        messages, said = [], set()
+        for check in failed:
+            repeated = check.message in said
+            said.add(check.message)
+            messages.append(f"check {check.name!r} ({check.points:g} of {test.points:g} points): "
+                            + ("did not pass either (the same reason as above)" if repeated else check.message))
+        result = self._result(test, sum(check.score for check in checks), failed[0].status if failed else PASSED,
+                              messages)
+        result.checks = checks
+        return result
+
+    def _verdict(self, test, error, within_check=False):
+        """What an exception in a test means: (status, message), or None when it must end
+        the test cell (within a check: the student's process is gone or out of time) or
+        the grading (KeyboardInterrupt, SystemExit)."""
+        if isinstance(error, CallFault):  # the call's own process died; the student's process is fine
+            self.faults.append(f"{test.grade_id}: {error}")
+            return FAULT, f"your code crashed: {error}"
+        if isinstance(error, BudgetUsed) or (within_check and isinstance(error, SandboxFault)):
+            return None
+        if isinstance(error, SandboxFault):
+            self.faults.append(f"{test.grade_id}: {error}")
+            return FAULT, f"grading stopped your code: {error}"
+        if not isinstance(error, Exception):
+            return None
+        if isinstance(error, StudentError):
+            return ERROR, self._described(error, str(error))
+        status = ERROR if getattr(error, "from_student", False) else FAILED
+        return status, self._described(error, failure_message(error))
+
+    def _described(self, error, message):
+        """The message, with the student's line that raised and the usual slip behind it."""
+        if isinstance(error, NameError):
+            for name, problem in self.value_problems.items():
+                if f"'{name}'" in message:
+                    return problem
+        where = getattr(error, "where", ())
+        if not where:
+            return message
+        cell, line, function = where[-1]
+        lines = self.student_sources.get(cell, "").splitlines()
+        line += leading_blank_lines(lines)  # IPython compiles the cell without them
+        code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        place = "a cell" if function == "<module>" else f"your function {function}"
+        message += f"\n  raised in {place} (cell {cell + 1} of your notebook, line {line}): {code}"
+        hint = explain(type(error).__name__, message, code, "\n".join(lines))
+        return message + (f"\n  likely cause: {hint}" if hint else "")
 
     def _result(self, test, score, status, messages):
         return QuestionResult(self.source.name, test.grade_id, float(score), test.points, status, messages)
+
+
+def leading_blank_lines(lines):
+    """How many blank lines open a cell (IPython drops them before compiling it, so its
+    line numbers count from the first line with code)."""
+    count = 0
+    while count < len(lines) and not lines[count].strip():
+        count += 1
+    return count
+
+
+def names_used(source):
+    """Every name a piece of code reads or writes."""
+    try:
+        return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    except SyntaxError:
+        return set()
 
 
 def missing_results(source, reason):

@@ -24,6 +24,16 @@ MISSING = "missing"  # the notebook or the answer is not in the submission
 
 
 @dataclass
+class CheckResult:
+    """One named check of a question (autograder.checks): its share of the points."""
+    name: str
+    points: float
+    score: float
+    status: str
+    message: str = ""  # why it failed (empty when it passed)
+
+
+@dataclass
 class QuestionResult:
     notebook: str
     question: str  # nbgrader grade_id of the test cell
@@ -31,6 +41,13 @@ class QuestionResult:
     max_score: float
     status: str
     messages: list = field(default_factory=list)  # what the student may read (no hidden test code)
+    checks: list = field(default_factory=list)  # CheckResult; empty for a test cell without named checks
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data)
+        data["checks"] = [CheckResult(**c) for c in data.get("checks", [])]
+        return cls(**data)
 
 
 @dataclass
@@ -70,7 +87,7 @@ class SubmissionResult:
     @classmethod
     def from_dict(cls, data):
         data = dict(data)
-        data["questions"] = [QuestionResult(**q) for q in data.get("questions", [])]
+        data["questions"] = [QuestionResult.from_dict(q) for q in data.get("questions", [])]
         data["flags"] = [ReviewFlag(**f) for f in data.get("flags", [])]
         return cls(**data)
 

@@ -25,12 +25,14 @@ only the runner, or the child running a call, may send.
 import builtins
 import ctypes
 import io
+import linecache
 import pathlib
 import mmap
 import os
 import signal
 import sys
 import time
+import traceback
 import tracemalloc
 
 # Taken before any student code runs: patching the tracemalloc module later changes nothing here.
@@ -155,6 +157,7 @@ class Runner:
         self.ready_fd = None  # in a call's child: where it tells the runner it answered
         self.own_shared = shared_mappings()  # the runner's own (glibc's), before any student code
         self.cell_shared = {}  # shared mappings the cells made (see privatise_shared_mappings)
+        self.cell_of_file = {}  # IPython's file name of a cell's code -> the notebook cell it came from
 
     def send(self, message, buffers=()):
         self.send_packed(self.wire.pack(message, buffers))
@@ -205,6 +208,7 @@ class Runner:
         if timed:
             previous = signal.signal(signal.SIGALRM, interrupt_cell)
             signal.setitimer(signal.ITIMER_REAL, seconds)
+        known_files = set(linecache.cache)
         try:
             result = self.shell.run_cell(message["code"], store_history=False, silent=False)
             error = result.error_before_exec or result.error_in_exec
@@ -214,6 +218,9 @@ class Runner:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+        if isinstance(message.get("cell"), int):
+            for name in set(linecache.cache) - known_files:
+                self.cell_of_file.setdefault(name, message["cell"])
         self.cell_shared = {span: perms for span, perms in shared_mappings().items() if span not in self.own_shared}
         text = "" if error is None else f"{type(error).__name__}: {error}"[:2000]
         if fired:
@@ -310,7 +317,7 @@ class Runner:
                 if measure:
                     _trace_stop()
         except BaseException as error:  # even SystemExit: report it, keep serving
-            return self.send_error(type(error).__name__, str(error))
+            return self.send_error(type(error).__name__, str(error), self.student_frames(error))
         # In-place changes to array arguments travel back, so the tests can see them
         # (compared byte for byte: the student's code may have replaced numpy's functions).
         arrays = [a for a in args if isinstance(a, self.wire.np.ndarray)]
@@ -337,8 +344,18 @@ class Runner:
             return self.send_error("MemoryError", "the answer is too large to send back to the grader")
         self.answer(message)
 
-    def send_error(self, kind, text):
-        self.answer(self.wire.pack({"op": "raise", "type": kind, "message": text[:2000]}))
+    def student_frames(self, error):
+        """[[cell, line, function]] of the frames of the student's own cells, innermost last
+        (the grader's and numpy's frames are left out: the student can act only on theirs)."""
+        try:
+            frames = traceback.extract_tb(error.__traceback__)
+            return [[self.cell_of_file[frame.filename], frame.lineno or 0, str(frame.name)[:80]]
+                    for frame in frames if frame.filename in self.cell_of_file][-3:]
+        except Exception:  # a traceback the student's code made strange: say nothing of it
+            return []
+
+    def send_error(self, kind, text, where=()):
+        self.answer(self.wire.pack({"op": "raise", "type": kind, "message": text[:2000], "where": list(where)}))
 
     def answer(self, packed):
         """Send the answer to a request. A call's child first tells the runner that it

@@ -9,7 +9,7 @@ import pytest
 
 from autograder import results
 from autograder.config import CourseConfig
-from autograder.results import (QuestionResult, ReviewFlag, SubmissionResult, disk_full, load_result,
+from autograder.results import (CheckResult, QuestionResult, ReviewFlag, SubmissionResult, disk_full, load_result,
                                 load_results, results_path, save_result, write_atomic)
 
 
@@ -18,7 +18,9 @@ def sample(student="ada", assignment="hw"):
         student, assignment, "sha256:abc", "graded", timestamp="2026-10-01T12:00:00+00:00",
         graded_at="2026-10-02T08:00:00+00:00", seconds=2.5,
         questions=[QuestionResult("nb", "q1", 2.0, 2.0, results.PASSED),
-                   QuestionResult("nb", "q2", 1.5, 6.0, results.FAILED, ["divide by sqrt(d)"])],
+                   QuestionResult("nb", "q2", 1.5, 6.0, results.FAILED, ["divide by sqrt(d)"],
+                                  [CheckResult("shapes", 1.5, 1.5, results.PASSED),
+                                   CheckResult("scaling", 4.5, 0.0, results.FAILED, "divide by sqrt(d)")])],
         flags=[ReviewFlag("nb", 3, 1, "monkeypatch", "assigns to np.allclose", "np.allclose = None")],
         faults=["timeout"])
 
@@ -34,10 +36,15 @@ def test_json_round_trip():
     text = original.to_json()
     assert text.startswith('{\n "assignment": "hw",\n "digest"')  # indent 1, keys sorted
     data = json.loads(text)
-    assert data["questions"][1] == {"notebook": "nb", "question": "q2", "score": 1.5, "max_score": 6.0,
-                                    "status": "failed", "messages": ["divide by sqrt(d)"]}
+    assert data["questions"][1] == {
+        "notebook": "nb", "question": "q2", "score": 1.5, "max_score": 6.0, "status": "failed",
+        "messages": ["divide by sqrt(d)"],
+        "checks": [{"name": "shapes", "points": 1.5, "score": 1.5, "status": "passed", "message": ""},
+                   {"name": "scaling", "points": 4.5, "score": 0.0, "status": "failed", "message": "divide by sqrt(d)"}]}
     assert SubmissionResult.from_dict(data) == original
-    assert isinstance(data["questions"][0], dict)  # from_dict leaves its argument alone
+    assert isinstance(data["questions"][1]["checks"][0], dict)  # from_dict leaves its argument alone
+    del data["questions"][1]["checks"]  # written before questions had checks
+    assert SubmissionResult.from_dict(data).questions[1].checks == []
 
 
 def test_from_dict_without_questions_or_flags():
