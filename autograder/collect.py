@@ -51,7 +51,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.course import source_notebooks
+from autograder.course import course_notebooks
 from autograder.results import disk_full, write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
                                     notebook_bytes_problem, parse_submission_time,
@@ -344,7 +344,7 @@ class Collector:
     def __init__(self, config, assignment, limits=None, dry_run=False, roster=()):
         self.config = config
         self.assignment = assignment
-        self.notebooks = source_notebooks(assignment)
+        self.notebooks = course_notebooks(config, assignment)
         self.limits = limits or Limits()
         self.dry_run = dry_run
         self.roster = set(roster)
@@ -594,7 +594,7 @@ def add_arguments(parser):
 
 def run(args, config):
     limits = Limits(file_bytes=int(args.max_file_mb * MB), total_bytes=int(args.max_total_mb * MB))
-    source_notebooks(args.assignment)  # unknown assignment: a clear message before anything else
+    course_notebooks(config, args.assignment)  # unknown assignment: a clear message before anything else
     if args.from_exchange:
         if args.source:
             raise SystemExit("give either a SOURCE or --from-exchange, not both")

@@ -40,6 +40,13 @@ class CourseConfig:
     def gradebook_url(self):
         return self.db_url or f"sqlite:///{(self.root / 'gradebook.db').resolve()}"
 
+    def source(self, assignment=""):
+        """Where `release` puts an assignment's source notebooks: what grading reads."""
+        return _join(self.root / "source", assignment)
+
+    def release(self, assignment=""):
+        return _join(self.root / "release", assignment)
+
     def submitted(self, student="", assignment=""):
         return _join(self.root / "submitted", student, assignment)
 

@@ -32,13 +32,21 @@ def assignments():
                   if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def source_notebooks(assignment):
+def source_notebooks(assignment, solutions_dir=SOLUTIONS_DIR):
     """The source notebooks of one assignment, by name without .ipynb."""
-    folder = SOLUTIONS_DIR / assignment
+    folder = Path(solutions_dir) / assignment
     if not folder.is_dir():
         known = ", ".join(assignments()) or "none"
         raise SystemExit(f"unknown assignment {assignment!r}; known assignments: {known}")
     return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def course_notebooks(config, assignment):
+    """The notebooks of an assignment as the course folder has them (COURSE/source, which
+    `release` writes and grading reads); before its first release, those of solutions/."""
+    folder = config.source(assignment)
+    names = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+    return names or source_notebooks(assignment)
 
 
 def nbgrader_config(root, db_url, source_dir="source", release_dir="release", course_id=""):
@@ -56,7 +64,7 @@ def nbgrader_config(root, db_url, source_dir="source", release_dir="release", co
     return config
 
 
-def generate_assignments(course_root, assignment_ids, db_url, course_id=""):
+def generate_assignments(course_root, assignment_ids, db_url, course_id="", solutions_dir=SOLUTIONS_DIR):
     """Set up an nbgrader course folder for the given assignments.
 
     Copies each assignment's source notebooks (only notebooks: a stray file
@@ -71,8 +79,8 @@ def generate_assignments(course_root, assignment_ids, db_url, course_id=""):
         source = Path(course_root) / "source" / assignment
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
-        for name in source_notebooks(assignment):
-            shutil.copyfile(SOLUTIONS_DIR / assignment / f"{name}.ipynb", source / f"{name}.ipynb")
+        for name in source_notebooks(assignment, solutions_dir):
+            shutil.copyfile(Path(solutions_dir) / assignment / f"{name}.ipynb", source / f"{name}.ipynb")
     api = NbGraderAPI(config=nbgrader_config(course_root, db_url, course_id=course_id))
     for assignment in assignment_ids:
         result = api.generate_assignment(assignment, force=True, create=True)

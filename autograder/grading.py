@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import grading_lock
-from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR, source_notebooks
+from autograder.course import course_notebooks
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
@@ -83,31 +83,32 @@ def _init_worker(uids, parent):
     _sandbox_uid = uids.get()
 
 
-def source_of(assignment, name):
-    key = (assignment, name)
-    if key not in _sources:
-        _sources[key] = read_source(SOLUTIONS_DIR / assignment / f"{name}.ipynb", name)
-    return _sources[key]
+def source_of(config, assignment, name):
+    """The course folder's source notebook `name` of the assignment (read once per worker)."""
+    path = config.source(assignment) / f"{name}.ipynb"
+    if path not in _sources:
+        _sources[path] = read_source(path, name)
+    return _sources[path]
 
 
-def grade_submission(assignment, student, folder, digest, isolate=True, limits=None):
+def grade_submission(config, assignment, student, folder, digest, isolate=True, limits=None):
     """Judge one submission; always returns a SubmissionResult with every question.
 
     An exception while judging it costs this submission only: every question at 0
     (status fault) with the reason. Its digest is left empty, so the next run tries
     it again. A full disk is said so, and stops the run when it is recorded."""
     try:
-        return judge_submission(assignment, student, folder, digest, isolate, limits)
+        return judge_submission(config, assignment, student, folder, digest, isolate, limits)
     except Exception as error:  # noqa: BLE001 - one submission's trouble must not stop the class
         reason = f"{type(error).__name__}: {error}"[:300]
         if disk_full(error):
-            return crashed_result(assignment, student, "", reason, status=DISK_FULL)
-        return crashed_result(assignment, student, "", f"{reason} (graded again on the next run)")
+            return crashed_result(config, assignment, student, "", reason, status=DISK_FULL)
+        return crashed_result(config, assignment, student, "", f"{reason} (graded again on the next run)")
 
 
-def judge_submission(assignment, student, folder, digest, isolate=True, limits=None):
+def judge_submission(config, assignment, student, folder, digest, isolate=True, limits=None):
     started = time.monotonic()
-    names = source_notebooks(assignment)
+    names = course_notebooks(config, assignment)
     stamp = read_timestamp(folder)
     result = SubmissionResult(student, assignment, digest, "graded",
                               timestamp=stamp.isoformat() if stamp else "")
@@ -117,21 +118,21 @@ def judge_submission(assignment, student, folder, digest, isolate=True, limits=N
     files = sorted(p.name for p in Path(folder).glob("*.ipynb"))
     matched, ambiguous = match_notebooks(files, names)
     for name in names:
-        source = source_of(assignment, name)
+        source = source_of(config, assignment, name)
         if problems or name not in matched:
             reason = (problems[0] if problems else
                       f"several files could be {name}.ipynb: {', '.join(ambiguous[name])}"
                       if name in ambiguous else f"{name}.ipynb was not submitted")
             result.questions += missing_results(source, reason)
             if not student_id_problem(student):  # no folder may be named after an invalid id
-                write_unjudged_notebook(folder, student, assignment, name, source, result.questions)
+                write_unjudged_notebook(config, student, assignment, name, source, result.questions)
             continue
         path = Path(folder) / matched[name]
         problem = notebook_problem(path)
         if problem:
             problems.append(f"{path.name}: {problem}")
             result.questions += missing_results(source, f"{path.name}: {problem}")
-            write_unjudged_notebook(folder, student, assignment, name, source, result.questions)
+            write_unjudged_notebook(config, student, assignment, name, source, result.questions)
             continue
         notebook = nbformat.read(path, as_version=4)
         cells = student_code_cells(notebook)
@@ -179,13 +180,12 @@ def write_autograded_notebook(path, notebook, source, questions, outputs):
     write_atomic(path, nbformat.writes(notebook))
 
 
-def write_unjudged_notebook(folder, student, assignment, name, source, questions):
+def write_unjudged_notebook(config, student, assignment, name, source, questions):
     """A notebook that could not be judged (not submitted, not valid JSON) still gets an
     autograded notebook, so it is in the formgrader's manual grading: the released one,
     each test cell's verdict saying why it got nothing."""
-    released = nbformat.read(EXERCISES_DIR / assignment / f"{name}.ipynb", as_version=4)
-    course_root = Path(folder).parents[2]  # folder is COURSE/submitted/STUDENT/ASSIGNMENT
-    write_autograded_notebook(course_root / "autograded" / student / assignment / f"{name}.ipynb",
+    released = nbformat.read(config.release(assignment) / f"{name}.ipynb", as_version=4)
+    write_autograded_notebook(config.autograded(student, assignment) / f"{name}.ipynb",
                               released, source, [q for q in questions if q.notebook == name], {})
 
 
@@ -198,11 +198,11 @@ def flag_code(code_cells):
 DISK_FULL = "disk full"
 
 
-def crashed_result(assignment, student, digest, reason, status="grading failed"):
+def crashed_result(config, assignment, student, digest, reason, status="grading failed"):
     """Every question at 0 (status fault) with the reason; an empty digest: graded again next run."""
     result = SubmissionResult(student, assignment, digest, f"{status}: {reason}")
-    for name in source_notebooks(assignment):
-        for question in missing_results(source_of(assignment, name), f"{status}: {reason}"):
+    for name in course_notebooks(config, assignment):
+        for question in missing_results(source_of(config, assignment, name), f"{status}: {reason}"):
             question.status = FAULT
             result.questions.append(question)
     return result
@@ -276,12 +276,13 @@ def ensure_course(config, assignment):
 
     from autograder.release import prepare_course
 
-    with open_gradebook(config) as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-            return
-        except MissingEntry:
-            pass
+    if any(config.source(assignment).glob("*.ipynb")) and any(config.release(assignment).glob("*.ipynb")):
+        with open_gradebook(config) as gradebook:
+            try:
+                gradebook.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
     prepare_course(config, [assignment])
 
 
@@ -291,7 +292,7 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
 
     One run per course at a time (COURSE/.grade.lock): another stops with a message,
     or with wait waits for the first to end."""
-    source_notebooks(assignment)  # a clear message for an unknown assignment
+    course_notebooks(config, assignment)  # a clear message for an unknown assignment
     jobs = jobs or os.cpu_count() or 1
     # Before anything is touched: the course's lock, and a sandbox uid for each worker.
     with grading_lock(config, f"grading {assignment}", wait, stream), \
@@ -328,7 +329,7 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
                 uids.put(uid)
             with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                                         initargs=(uids, os.getpid())) as pool:
-                futures = {pool.submit(grade_submission, assignment, student, folder, digest, isolate, limits):
+                futures = {pool.submit(grade_submission, config, assignment, student, folder, digest, isolate, limits):
                            student for student, (folder, digest) in todo.items()}
                 try:
                     for future in concurrent.futures.as_completed(futures):
@@ -348,7 +349,7 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
                         failures[student] = failures.get(student, 0) + 1
                         if failures[student] >= MAX_POOL_FAILURES:
                             folder, digest = todo.pop(student)
-                            result = crashed_result(assignment, student, digest, f"worker died ({error})")
+                            result = crashed_result(config, assignment, student, digest, f"worker died ({error})")
                             record(config, result, gradebook)
                             results.append(result)
                             progress.update(result)

@@ -3,7 +3,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.course import EXERCISES_DIR, assignments, generate_assignments
+from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR, assignments, generate_assignments
 
 
 def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
@@ -26,7 +26,7 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
     return written
 
 
-def prepare_course(config, assignment_ids):
+def prepare_course(config, assignment_ids, solutions_dir=SOLUTIONS_DIR):
     """Put the assignments' sources in the course folder and record them in its gradebook.
 
     Idempotent: run by `release`, `demo` and, when needed, by `grade`. Also writes
@@ -37,7 +37,7 @@ def prepare_course(config, assignment_ids):
 
     config.root.mkdir(parents=True, exist_ok=True)
     write_nbgrader_config(config)
-    api = generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id)
+    api = generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id, solutions_dir)
     record_due_dates(config, assignment_ids)
     return api
 

@@ -61,7 +61,7 @@ from autograder.config import load_config  # noqa: E402
 from autograder.course import assignments, ensure_tools_on_path, nbgrader_config, source_notebooks  # noqa: E402
 from autograder.release import prepare_course  # noqa: E402
 
-DEFAULT_ASSIGNMENT = "positional_encoding"  # 5 questions, the costliest tests (see --survey)
+DEFAULT_ASSIGNMENT = "positional_encoding"  # 6 questions, the costliest tests (see --survey)
 MIX = [("correct", 0.7), ("partial", 0.2), ("mistake", 0.1)]
 TARGETS = {"speedup": 1.7, "overhead": 1.3, "sandbox": 0.20}
 BIN = Path(sys.executable).parent
@@ -246,7 +246,7 @@ def profile(work, assignment, repeat=5):
                   if (f / f"{source_notebooks(assignment)[0]}.ipynb").exists())
     student = folder.parent.name
     name = source_notebooks(assignment)[0]
-    source = grading.source_of(assignment, name)
+    source = grading.source_of(config, assignment, name)
     cells = student_code_cells(nbformat.read(folder / f"{name}.ipynb", as_version=4))
     parts = {}
     python = [sys.executable, "-s", "-E", "-c"]
@@ -261,7 +261,7 @@ def profile(work, assignment, repeat=5):
         parts[f"judge one notebook ({label})"] = best_time(
             lambda: NotebookJudge(source, Limits(), isolate).grade(cells), repeat)
         parts[f"grade_submission ({label})"] = best_time(
-            lambda: grading.grade_submission(assignment, student, folder, "profile", isolate), repeat)
+            lambda: grading.grade_submission(config, assignment, student, folder, "profile", isolate), repeat)
     # The tests call the student's functions across the sandbox's pipe; count and time the calls.
     from autograder import judge
 
@@ -293,7 +293,7 @@ def profile(work, assignment, repeat=5):
                 lambda: [session.call("echo", (array,), {}) for _ in range(20)], repeat) / 20
         finally:
             session.stop()
-    result = grading.grade_submission(assignment, student, folder, "profile", True)
+    result = grading.grade_submission(config, assignment, student, folder, "profile", True)
     from autograder.feedback import write_feedback
     from autograder.gradebook import record_result
     from autograder.results import save_result
@@ -319,7 +319,7 @@ def survey(work, repeat=3):
         times = []
         for _ in range(repeat):
             started = time.monotonic()
-            result = grading.grade_submission(assignment, "s001", folder, "survey", True)
+            result = grading.grade_submission(load_config(root), assignment, "s001", folder, "survey", True)
             times.append(time.monotonic() - started)
         found[assignment] = {"questions": len(result.questions), "points": result.max_score,
                              "best_seconds": round(min(times), 3)}

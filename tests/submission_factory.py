@@ -12,10 +12,10 @@ from autograder import course
 from autograder.course import EXERCISES_DIR, SOLUTION_BLOCK, SOLUTIONS_DIR
 
 
-def reference_answers(assignment, notebook=None):
+def reference_answers(assignment, notebook=None, solutions_dir=SOLUTIONS_DIR):
     """grade_id -> the reference answer code of every solution cell (markers removed)."""
     notebook = notebook or assignment
-    return course.reference_answers(SOLUTIONS_DIR / assignment / f"{notebook}.ipynb")
+    return course.reference_answers(Path(solutions_dir) / assignment / f"{notebook}.ipynb")
 
 
 def solution_lines(assignment, notebook=None, min_length=12):
@@ -29,15 +29,17 @@ def solution_lines(assignment, notebook=None, min_length=12):
     return lines
 
 
-def make_submission(assignment, answers=None, blank=(), notebook=None):
+def make_submission(assignment, answers=None, blank=(), notebook=None,
+                    solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR):
     """The released notebook with answers filled in.
 
     answers: grade_id -> code replacing the reference answer (a mutant).
     blank: grade_ids left as released (raise NotImplementedError).
+    solutions_dir, exercises_dir: another copy of the course (the threat corpus's own).
     """
     notebook = notebook or assignment
-    released = nbformat.read(EXERCISES_DIR / assignment / f"{notebook}.ipynb", as_version=4)
-    filled = {**reference_answers(assignment, notebook), **(answers or {})}
+    released = nbformat.read(Path(exercises_dir) / assignment / f"{notebook}.ipynb", as_version=4)
+    filled = {**reference_answers(assignment, notebook, solutions_dir), **(answers or {})}
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution") and grade_id not in blank:

@@ -249,7 +249,7 @@ def collector(tmp_path, notebooks=("nb",), roster=(), dry_run=False):
 
 
 def test_collector_takes_the_assignments_notebooks(tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["a", "b"])
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["a", "b"])
     made = Collector(CourseConfig(root=tmp_path), "hw", roster=["ada"])
     assert (made.notebooks, made.roster, made.dry_run, made.limits, made.outcomes) == (
         ["a", "b"], {"ada"}, False, Limits(), [])
@@ -425,7 +425,7 @@ def test_roster_ids_without_a_gradebook(tmp_path):
 
 
 def test_run_argument_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
     base = dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None, zip_timezone="UTC",
                 max_file_mb=20.0, max_total_mb=1024.0, check_owner=True, dry_run=False)
     config = CourseConfig(root=tmp_path)
@@ -443,7 +443,7 @@ def test_run_argument_errors(tmp_path, monkeypatch):
 
 
 def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
     source = tmp_path / "in"
     (source / "ada").mkdir(parents=True)
     (source / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
@@ -464,7 +464,7 @@ def test_collect_exchange_takes_what_exchange_accepts(tmp_path, monkeypatch, los
     import autograder.exchange
     from autograder.exchange import InboundEntry
 
-    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
     inbound = tmp_path / "inbound"
     ada = inbound / "ada+hw+2026-10-01 12:00:00.000000 UTC+x"
     (ada / "sub").mkdir(parents=True)
@@ -521,7 +521,7 @@ def test_collect_arguments():
 
 
 def test_run_passes_its_arguments_on(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(collect, "source_notebooks", lambda assignment: ["nb"])
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
     calls = []
     monkeypatch.setattr(collect, "collect_exchange", lambda *a: calls.append(("exchange",) + a) or [
         Outcome("ada", "collected")])

@@ -24,7 +24,7 @@ from autograder.config import load_config
 from autograder.results import RESULTS_FILE, load_results
 from autograder.sandbox import Limits, Sandbox, bubblewrap_available
 from submission_factory import make_submission, write_submission
-from threats import SCORING, build
+from threats import SCORING, build, prepare
 from threats.processes import CASES
 
 pytestmark = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
@@ -40,9 +40,18 @@ def grade_command(course, *extra):
 
 
 def write_course(course, students, notebook=None):
+    """The corpus's frozen scoring_functions released into the course, and the students'
+    submissions of it (the reference answers, or `notebook`)."""
+    prepare(course)
     for student in students:
-        write_submission(course / "submitted", student, SCORING,
-                         notebook or make_submission(SCORING), SCORING)
+        write_submission(course / "submitted", student, SCORING, notebook or build(), SCORING)
+
+
+def write_unreleased_course(course, students):
+    """Submissions of the course's own scoring_functions in a course folder that `grade`
+    has not prepared yet (it releases the assignment itself, once it may start)."""
+    for student in students:
+        write_submission(course / "submitted", student, SCORING, make_submission(SCORING), SCORING)
 
 
 def hanging_notebook():
@@ -151,7 +160,7 @@ def test_grade_refuses_a_range_that_holds_a_user(tmp_path, tool_env):
 
     taken = pwd.getpwnam("nobody").pw_uid
     course = tmp_path / "course"
-    write_course(course, ["s1"])
+    write_unreleased_course(course, ["s1"])
     (course / "course.toml").write_text(f'[sandbox]\nuids = "{taken - 2}-{taken}"\n')
     run = subprocess.run(grade_command(course), env=tool_env, capture_output=True, text=True, timeout=300)
     assert run.returncode != 0
@@ -184,7 +193,7 @@ def test_a_foreign_process_in_the_range_stops_grade_and_survives(tmp_path, tool_
     sleeper = foreign_sleeper(first + 3)
     try:
         course = tmp_path / "course"
-        write_course(course, ["s1"])
+        write_unreleased_course(course, ["s1"])
         env = {**tool_env, uids.ENV_VARIABLE: TEST_RANGE}
         run = subprocess.run(grade_command(course), env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode != 0
@@ -239,6 +248,7 @@ def test_the_sandbox_etc_is_reachable_for_its_uid():
 
 def test_the_process_cases_get_their_scores(tmp_path, tool_env):
     course = tmp_path / "course"
+    prepare(course)
     for case in CASES:
         folder = course / "submitted" / case.student / case.assignment
         folder.mkdir(parents=True)
@@ -324,7 +334,7 @@ def test_a_second_grade_on_the_course_stops_or_waits(tmp_path, tool_env):
 # -- the tools nbgrader runs --------------------------------------------------------------------
 def test_grade_on_a_new_course_without_the_environment_on_path(tmp_path, tool_env):
     course = tmp_path / "new-course"
-    write_course(course, ["s1"])
+    write_unreleased_course(course, ["s1"])
     env = {**tool_env, "PATH": os.pathsep.join(["/usr/bin", "/bin"])}
     assert str(Path(sys.executable).parent) not in env["PATH"].split(os.pathsep)
     run = subprocess.run(grade_command(course), env=env, capture_output=True, text=True, timeout=600)

@@ -25,7 +25,7 @@ from autograder.course import COURSE_ROOT
 from autograder.results import PASSED, load_results
 from autograder import uids as sandbox_uids
 from autograder.sandbox import Limits, bubblewrap_available
-from threats import THREATS, load_cases
+from threats import THREATS, load_cases, prepare
 from threats.snoop import SNOOP_MARK
 
 CASES = load_cases()
@@ -56,6 +56,8 @@ def corpus(tmp_path_factory, tool_env):
     base = tmp_path_factory.mktemp("threats")
     env = {**tool_env, **LIMITS}
     courses = {assignment: base / assignment for assignment in ASSIGNMENTS}
+    for assignment, course in courses.items():
+        prepare(course, [assignment])
     for case in CASES:
         folder = courses[case.assignment] / "submitted" / case.student / case.assignment
         folder.mkdir(parents=True)
@@ -155,7 +157,10 @@ def test_every_submission_has_its_scores_in_the_gradebook(corpus):
 
 def snoop_report(corpus):
     question = next(q for q in corpus["results"]["snoop"].questions if "SNOOP " in " ".join(q.messages))
-    return json.loads(" ".join(question.messages).split("SNOOP ", 1)[1])
+    # The report is the first JSON value after the mark (the grader's message goes on to
+    # say where in the notebook it was raised).
+    report, _ = json.JSONDecoder().raw_decode(" ".join(question.messages).split("SNOOP ", 1)[1])
+    return report
 
 
 def test_the_snooper_sees_nothing_of_the_grader(corpus):
@@ -306,8 +311,8 @@ def test_wire_sends_object_arrays_of_numbers_as_numbers_and_refuses_real_objects
 
 
 def test_earlier_answers_are_graded_with_the_reference():
-    from autograder.course import SOLUTIONS_DIR
     from autograder.judge import read_source
+    from threats import SOLUTIONS_DIR
 
     source = read_source(SOLUTIONS_DIR / "scoring_functions" / "scoring_functions.ipynb", "scoring_functions")
     tests = {test.grade_id: test for test in source.tests}

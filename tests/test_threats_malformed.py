@@ -24,9 +24,9 @@ import pytest
 
 from autograder.config import load_config
 from autograder.results import FAULT, load_result, load_results
-from submission_factory import make_submission, write_submission
+from submission_factory import write_submission
 from test_threats import LIMITS, got_scores
-from threats import SCALED, SCORING, nothing, scores
+from threats import SCALED, SCORING, build, nothing, prepare, scores
 from threats.malformed import CASES
 
 BY_STUDENT = {case.student: case for case in CASES}
@@ -48,13 +48,14 @@ def malformed(tmp_path_factory, tool_env):
     if not bubblewrap_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     course = tmp_path_factory.mktemp("malformed")
+    prepare(course)
     for case in CASES:
         folder = course / "submitted" / case.student / SCORING
         folder.mkdir(parents=True)
         case.write(folder)
-    write_submission(course / "submitted", "carol_", SCORING, make_submission(SCORING), SCORING)
+    write_submission(course / "submitted", "carol_", SCORING, build(), SCORING)
     write_submission(course / "submitted", CAROL_NEWLINE, SCORING,
-                     make_submission(SCORING, blank={"scaled_dot_product_attention"}), SCORING)
+                     build(blank={"scaled_dot_product_attention"}), SCORING)
     env = {**tool_env, **LIMITS}
     first = grade(course, env, "--jobs", "2")
     again = grade(course, env, "--jobs", "2")
@@ -123,8 +124,9 @@ CLASS = {"amy": scores(), "ben": scores(**{SCALED: 0}), "victim": scores(), "zed
 
 
 def write_class(course, students=CLASS):
+    prepare(course)
     for student in students:
-        notebook = make_submission(SCORING, blank={"scaled_dot_product_attention"} if student == "ben" else ())
+        notebook = build(blank={"scaled_dot_product_attention"} if student == "ben" else ())
         if student == "victim":
             notebook.cells.append(nbformat.v4.new_code_cell(VICTIM_MARK))
         write_submission(course / "submitted", student, SCORING, notebook, SCORING)

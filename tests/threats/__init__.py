@@ -22,14 +22,29 @@ from typing import Callable
 
 import nbformat
 
-from autograder.course import SOLUTIONS_DIR
 from autograder.judge import read_source
 from submission_factory import make_submission, reference_answers
+
+# The corpus grades its own frozen copy of the assignments it attacks (their solutions and
+# released exercises as they were when its cases were written), so that redesigning an
+# exercise of the course does not silently change what the cases test.
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
+SOLUTIONS_DIR = ASSIGNMENTS_DIR / "solutions"
+EXERCISES_DIR = ASSIGNMENTS_DIR / "exercises"
 
 SCORING = "scoring_functions"
 # The questions of scoring_functions, by the grade_id of their test cell.
 SOFTMAX, MASKED, ADDITIVE, SCALED = ("test_softmax", "test_masked_softmax",
                                      "test_additive_attention", "test_scaled_dot_product_attention")
+
+
+def prepare(course, assignments=(SCORING,)):
+    """Release the corpus's frozen assignments into a course folder, as `release` does:
+    what `grade` then reads (it prepares the course from solutions/ only when it is not)."""
+    from autograder.config import load_config
+    from autograder.release import prepare_course
+
+    prepare_course(load_config(course), list(assignments), solutions_dir=SOLUTIONS_DIR)
 
 
 def full_marks(assignment=SCORING):
@@ -83,7 +98,8 @@ def build(assignment=SCORING, answers=None, blank=(), after=None, edit=None):
     after: grade_id -> list of sources of extra code cells inserted after that cell;
     edit: edit(notebook) for anything else (test cells, metadata).
     """
-    notebook = make_submission(assignment, answers=answers, blank=blank)
+    notebook = make_submission(assignment, answers=answers, blank=blank,
+                               solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR)
     for grade_id, sources in (after or {}).items():
         index = find(notebook, grade_id)
         for offset, source in enumerate(sources, start=1):
@@ -102,7 +118,7 @@ def find(notebook, grade_id):
 
 def answer(assignment, grade_id):
     """The reference answer of one solution cell (to build a cheat around it)."""
-    return reference_answers(assignment)[grade_id]
+    return reference_answers(assignment, solutions_dir=SOLUTIONS_DIR)[grade_id]
 
 
 # -- writing submissions ---------------------------------------------------------

@@ -17,8 +17,8 @@ import nbformat
 def oracle_scores(notebook_path, assignment):
     from IPython.core.interactiveshell import InteractiveShell
 
-    from autograder.course import SOLUTIONS_DIR
     from autograder.judge import read_source
+    from threats import SOLUTIONS_DIR
 
     tests = {}
     for path in sorted((SOLUTIONS_DIR / assignment).glob("*.ipynb")):
