@@ -187,7 +187,28 @@ def cmd_catalogues():
     if code == 0:
         code = run(BIN / "sphinx-intl", "update", "--pot-dir", pot, "--locale-dir", LOCALES,
                    "--language", LANGUAGE, env=tool_environment())
+    if code == 0:
+        for catalogue in sorted(LOCALES.glob(f"{LANGUAGE}/LC_MESSAGES/**/*.po")):
+            drop_format_flags(catalogue)
     return code
+
+
+def drop_format_flags(catalogue):
+    """Babel flags a message python-format when it reads "95 % right" as a "% r" directive;
+    `msgfmt -c` would then demand the directive in the translation. Our messages are
+    Markdown, never format strings: the flag is always wrong here."""
+    text = catalogue.read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("#,"):
+            flags = [flag.strip() for flag in line[2:].split(",")]
+            flags = [flag for flag in flags if flag and not flag.endswith("python-format")]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags) + "\n"
+        lines.append(line)
+    if "".join(lines) != text:
+        catalogue.write_text("".join(lines), encoding="utf-8")
 
 
 def cmd_book():
