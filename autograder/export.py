@@ -5,6 +5,9 @@ and nbgrader's gradebook, and writes COURSE/exports/:
 
   questions.csv  one row per student per question:
                  student_id, assignment, notebook, question, score, max_score, status
+  checks.csv     one row per student per named check of a question (the partial
+                 credit behind questions.csv's score, as the autograder gave it):
+                 student_id, assignment, notebook, question, check, score, points, status
   totals.csv     one row per student per assignment:
                  student_id, assignment, raw_score, max_score, submitted, due,
                  late_days, penalty, final_score, status
@@ -44,6 +47,7 @@ from dataclasses import dataclass, field
 from autograder.results import load_results, write_atomic
 
 QUESTION_COLUMNS = ["student_id", "assignment", "notebook", "question", "score", "max_score", "status"]
+CHECK_COLUMNS = ["student_id", "assignment", "notebook", "question", "check", "score", "points", "status"]
 TOTAL_COLUMNS = ["student_id", "assignment", "raw_score", "max_score", "submitted", "due",
                  "late_days", "penalty", "final_score", "status"]
 # Canvas reads these five columns first, then one column per assignment; a column
@@ -335,6 +339,17 @@ def question_rows(grades):
                        number(q.score), number(q.max_score), q.status]
 
 
+def check_rows(grades):
+    """The autograder's named checks (a score set by hand in the formgrader is in
+    questions.csv; it does not say which check it changed)."""
+    for assignment in grades.assignments:
+        for total in grades.totals[assignment]:
+            for q in total.result.questions if total.result else []:
+                for check in q.checks:
+                    yield [total.student, assignment, q.notebook, q.question, check.name,
+                           number(check.score), number(check.points), check.status]
+
+
 def total_rows(grades):
     for assignment in grades.assignments:
         for t in grades.totals[assignment]:
@@ -368,7 +383,7 @@ def moodle_rows(grades):
 
 
 def write_exports(config, grades):
-    """Write the four CSV files; returns their paths."""
+    """Write the five CSV files; returns their paths."""
     folder = config.exports
     folder.mkdir(parents=True, exist_ok=True)
     files = {
@@ -376,6 +391,7 @@ def write_exports(config, grades):
         "totals.csv": csv_text(TOTAL_COLUMNS, total_rows(grades)),
         "canvas.csv": csv_text(CANVAS_COLUMNS + grades.assignments, canvas_rows(grades)),
         "moodle.csv": csv_text(MOODLE_COLUMNS + grades.assignments, moodle_rows(grades)),
+        "checks.csv": csv_text(CHECK_COLUMNS, check_rows(grades)),
     }
     written = []
     for name, text in files.items():

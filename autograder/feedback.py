@@ -450,6 +450,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 section.question { border: 1px solid #ccc; border-left-width: 6px; border-radius: 4px; padding: .6rem 1rem; margin: 1.2rem 0; }
 section.passed { border-left-color: #137333; } section.failed, section.error, section.fault, section.missing { border-left-color: #b00020; }
 .score { font-weight: 600; } .verdict { margin: .4rem 0; }
+.checks { margin: .3rem 0; padding-left: 1.2rem; } .checks li.passed { color: #1a5e20; }
 .prompt { color: #444; font-size: .95em; border-bottom: 1px dashed #ddd; }
 pre { font: .92em/1.45 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; padding: .5rem .7rem; border-radius: 4px; }
 pre.error { background: #fdecec; border-left: 4px solid #b00020; }
@@ -527,6 +528,8 @@ def _question_section(question, prompt, secret, math):
     parts += [f'<p class="score">{_number(question.score)} / {_number(question.max_score)} points'
              f' <code>{html.escape(question.question)}</code></p>',
              f'<p class="verdict">{html.escape(words)}</p>']
+    if question.checks:
+        parts.append(_checks_list(question.checks))
     if question.status != "passed":
         messages = [clean_message(message, secret) for message in question.messages[:MAX_MESSAGES]]
         messages = [message for message in messages if message.strip()]
@@ -538,6 +541,16 @@ def _question_section(question, prompt, secret, math):
             parts.append("<p>The failing check gave no message.</p>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _checks_list(checks):
+    """What each named check of a question gave (the reasons follow, in the messages)."""
+    items = []
+    for check in checks:
+        word = "passed" if check.status == "passed" else "not passed"
+        items.append(f'<li class="{html.escape(check.status)}"><code>{html.escape(check.name)}</code>: '
+                     f"{_number(check.score)} / {_number(check.points)} &middot; {word}</li>")
+    return '<ul class="checks" aria-label="checks of this question">' + "".join(items) + "</ul>"
 
 
 def render_page(result, notebook, prompts=None, secret_lines=(), hand=None):

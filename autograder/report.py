@@ -8,8 +8,9 @@ Writes COURSE/reports/:
   diagnostics.png           the most frequent failure messages from the exercises'
                             tests: how many students got each one (top 10)
   summary.txt               students graded, mean and median per assignment, the
-                            hardest question, submissions not graded normally and
-                            the review flags (code an instructor should look at)
+                            hardest question, the named checks most often failed,
+                            submissions not graded normally and the review flags
+                            (code an instructor should look at)
   flags.csv                 the review flags, one row per flag
 
 Scores are those of `export` (a formgrader score wins, late penalties applied);
@@ -79,6 +80,32 @@ def diagnostics(results, top=TOP_DIAGNOSTICS):
     found = [Diagnostic(len(who), assignment, question, message, sorted(who))
              for (assignment, question, message), who in students.items()]
     found.sort(key=lambda d: (-d.count, d.assignment, d.question, d.message))
+    return found[:top] if top else found
+
+
+@dataclass
+class CheckStats:
+    assignment: str
+    question: str
+    check: str
+    points: float
+    failed: int  # submissions that failed this check
+    graded: int  # submissions that reached it (their question was graded)
+
+
+def failed_checks(results, top=TOP_HARDEST):
+    """The named checks failed by the most submissions (only failed ones), most first:
+    which part of a question the class gets wrong, not just which question."""
+    counts = {}
+    for result in results:
+        for question in result.questions:
+            for check in question.checks:
+                key = (result.assignment, question.question, check.name)
+                stats = counts.setdefault(key, CheckStats(*key, check.points, 0, 0))
+                stats.graded += 1
+                stats.failed += check.status != PASSED
+    found = sorted((c for c in counts.values() if c.failed),
+                   key=lambda c: (-c.failed / c.graded, c.assignment, c.question, c.check))
     return found[:top] if top else found
 
 
@@ -317,7 +344,7 @@ def problems(grades):
     return found
 
 
-def summary_text(grades, hardest, found, images):
+def summary_text(grades, hardest, found, images, checks=()):
     lines = ["Grading report", "==============", ""]
     submitted = _submissions(grades)
     students = sorted({t.student for t in submitted})
@@ -353,6 +380,13 @@ def summary_text(grades, hardest, found, images):
         lines.append(f"Hardest question overall: {h.assignment} / {h.question} "
                      f"({100 * h.mean_fraction:.0f}% of points on average)")
         lines.append("")
+    lines.append("Checks most often failed (failed / graded: check [assignment / question], points):")
+    for c in checks:
+        lines.append(f"  {c.failed:3d} / {c.graded:<3d}: {c.check} [{c.assignment} / {c.question}], "
+                     f"{number(c.points)} pt")
+    if not checks:
+        lines.append("  none")
+    lines.append("")
     lines.append("Most frequent diagnostics (students: message [assignment / question]):")
     for d in found:
         lines.append(f"  {d.count:3d}: {d.message} [{d.assignment} / {d.question}]")
@@ -396,7 +430,7 @@ def write_report(config, grades):
     images.append(plot_totals(grades, folder / "totals.png"))
     images.append(plot_hardest(hardest, folder / "hardest_questions.png"))
     images.append(plot_diagnostics(found, folder / "diagnostics.png"))
-    write_atomic(folder / "summary.txt", summary_text(grades, hardest, found, images))
+    write_atomic(folder / "summary.txt", summary_text(grades, hardest, found, images, failed_checks(results)))
     write_atomic(folder / "flags.csv", csv_text(FLAG_COLUMNS, flag_rows(grades)))
     return images + [folder / "summary.txt", folder / "flags.csv"]
 

@@ -421,6 +421,22 @@ def test_lms_rows():
                                                 ["bo", "", "", "", "0", "0.5"]]
 
 
+def test_check_rows_give_each_named_check_of_the_autograder():
+    from autograder.results import CheckResult
+
+    graded = result("al", q1=(1.5, 3, FAILED), q2=(1, 1, PASSED))
+    graded.questions[0].checks = [CheckResult("shape", 1.0, 1.0, PASSED, ""),
+                                  CheckResult("masking", 2.0, 0.0, FAILED, "masked keys got weight"),
+                                  CheckResult("rows", 0.5, 0.5, PASSED, "")]
+    totals = {"hw": [Total("al", "hw", 2.5, 4.0, status=GRADED, result=graded),
+                     Total("bo", "hw", 0.0, 4.0)]}  # no submission: no check rows
+    grades = Grades(["hw"], {"al": Student("al"), "bo": Student("bo")}, totals, {})
+    assert list(export.check_rows(grades)) == [
+        ["al", "hw", "nb", "q1", "shape", "1", "1", PASSED],
+        ["al", "hw", "nb", "q1", "masking", "0", "2", FAILED],
+        ["al", "hw", "nb", "q1", "rows", "0.5", "0.5", PASSED]]
+
+
 def test_canvas_name_with_only_one_part():
     grades = Grades([], {"x": Student("x", first_name="Xi"), "y": Student("y", last_name="Yu")}, {}, {})
     assert [row[0] for row in export.canvas_rows(grades)] == ["Xi", "Yu"]
@@ -432,11 +448,11 @@ def test_write_exports(tmp_path):
     assert export.write_exports(config, sample_grades()) == written  # written again over the old files
     tmp_path = config.root
     assert written == [tmp_path / "exports" / name for name in ("questions.csv", "totals.csv", "canvas.csv",
-                                                                "moodle.csv")]
+                                                                "moodle.csv", "checks.csv")]
     headers = {path.name: next(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) for path in written}
     assert headers == {"questions.csv": export.QUESTION_COLUMNS, "totals.csv": export.TOTAL_COLUMNS,
                        "canvas.csv": export.CANVAS_COLUMNS + ["hw", "quiz"],
-                       "moodle.csv": export.MOODLE_COLUMNS + ["hw", "quiz"]}
+                       "moodle.csv": export.MOODLE_COLUMNS + ["hw", "quiz"], "checks.csv": export.CHECK_COLUMNS}
     assert (tmp_path / "exports" / "moodle.csv").read_text(encoding="utf-8").splitlines()[1] == (
         "al,al@example.org,Al,Adams,6.4,1")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(p.name for p in written)
@@ -466,12 +482,12 @@ def test_run(tmp_path, capsys):
     save_result(config, result("cy", "quiz", q1=(1, 1, PASSED)))
     assert export.run(SimpleNamespace(assignments=["hw", "quiz"]), config) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:4] == [f"wrote {config.exports / name}" for name in ("questions.csv", "totals.csv",
-                                                                     "canvas.csv", "moodle.csv")]
+    assert out[:5] == [f"wrote {config.exports / name}" for name in ("questions.csv", "totals.csv",
+                                                                     "canvas.csv", "moodle.csv", "checks.csv")]
     # al late on hw; cy sent no hw, al and bo sent no quiz
-    assert out[4] == "3 students, 2 assignment(s): 1 late submission(s), 3 missing submission(s) scored 0"
+    assert out[5] == "3 students, 2 assignment(s): 1 late submission(s), 3 missing submission(s) scored 0"
     assert export.run(SimpleNamespace(assignments=["hw"]), config) == 0
-    assert capsys.readouterr().out.splitlines()[4] == (
+    assert capsys.readouterr().out.splitlines()[5] == (
         "2 students, 1 assignment(s): 1 late submission(s), 0 missing submission(s) scored 0")
 
 

@@ -50,6 +50,24 @@ def test_diagnostics_count_students_per_message():
     assert found[1].students == ["a", "d"]
 
 
+def test_failed_checks_rank_the_parts_of_questions_the_class_gets_wrong():
+    from autograder.report import failed_checks
+    from autograder.results import CheckResult
+
+    def checked(student, *outcomes):
+        result = submission(student, "hw", ("q1", 0, FAILED, []))
+        result.questions[0].checks = [CheckResult(name, 1.0, float(ok), PASSED if ok else FAILED, "")
+                                      for name, ok in outcomes]
+        return result
+
+    results = [checked("a", ("shape", True), ("mask", False), ("scale", False)),
+               checked("b", ("shape", True), ("mask", False), ("scale", True)),
+               checked("c", ("shape", True), ("mask", True), ("scale", True))]
+    found = [(c.check, c.failed, c.graded) for c in failed_checks(results)]
+    assert found == [("mask", 2, 3), ("scale", 1, 3)]  # never-failed "shape" is left out
+    assert failed_checks(results, top=1)[0].check == "mask"
+
+
 def test_diagnostics_keep_the_top_ten():
     results = [submission(f"s{i}", "hw", *[(f"q{j}", 0, FAILED, [f"mistake {j}"]) for j in range(i + 1)])
                for i in range(12)]
