@@ -7,6 +7,7 @@ not be graded, review flags and a roster student who submitted nothing.
 """
 import csv
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -95,12 +96,17 @@ def make_result(student, assignment, spec, max_scores):
         faults=["timeout"] if any(q[1] == FAULT for q in questions.values()) else [])
 
 
+# The class's two assignments as they were when its results were written (their questions
+# and points are what the expected totals below add up), not as the course has them now.
+SYNTHETIC_SOLUTIONS = Path(__file__).resolve().parent / "synthetic_class" / "solutions"
+
+
 def build_synthetic_class(root):
     """A course folder with two graded assignments; returns its CourseConfig."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "course.toml").write_text(COURSE_TOML, encoding="utf-8")
     config = load_config(root)
-    prepare_course(config, list(NOTEBOOKS))
+    prepare_course(config, list(NOTEBOOKS), solutions_dir=SYNTHETIC_SOLUTIONS)
     gradebook = open_gradebook(config)
     try:
         gradebook.update_or_create_student("ada", first_name="Ada", last_name="Lovelace",
