@@ -14,7 +14,7 @@ import pytest
 from autograder.config import load_config
 from autograder.course import assignments, source_notebooks
 from autograder.feedback import hidden_lines
-from autograder.results import load_results
+from autograder.results import PASSED, load_results
 from book_paste import pasted_book_submission
 from mutants import MUTANTS
 from submission_factory import make_submission, reference_answers, solution_lines, write_submission
@@ -119,6 +119,33 @@ def test_every_mutant_loses_points_only_where_it_breaks(graded):
         expected = {**full, mutant.breaks: got[mutant.breaks]}
         assert got[mutant.breaks] < full[mutant.breaks], f"{mutant.name} was not caught"
         assert got == expected, f"{mutant.name} lost points elsewhere: {got}"
+
+
+def test_each_mutant_fails_only_its_named_check(graded):
+    """Partial credit: the question a mutant breaks keeps the points of its other checks."""
+    for mutant in MUTANTS.get(graded["assignment"], []):
+        question = graded["students"][f"mutant-{mutant.name}"][mutant.breaks]
+        statuses = {check.name: check.status for check in question.checks}
+        assert mutant.check in statuses, f"{mutant.name}: {mutant.breaks} has no check {mutant.check!r}"
+        failed = sorted(name for name, status in statuses.items() if status != PASSED)
+        assert failed == [mutant.check], f"{mutant.name}: failed checks {failed}, expected [{mutant.check!r}]"
+        assert question.score == pytest.approx(sum(check.score for check in question.checks))
+        if len(statuses) > 1:
+            assert question.score > 0, f"{mutant.name}: one slip lost the whole question"
+
+
+def test_a_raised_error_points_at_the_students_line(graded):
+    """A mutant whose code raises is told where, in its own notebook: function, cell, line."""
+    source = make_submission(graded["assignment"])
+    for mutant in MUTANTS.get(graded["assignment"], []):
+        question = graded["students"][f"mutant-{mutant.name}"][mutant.breaks]
+        for message in question.messages:
+            if "\n  raised in " not in message:
+                continue
+            where, code = message.split("\n  raised in ", 1)[1].split("\n")[0].split("): ", 1)
+            assert code.strip() and code.strip() in mutant.code, (mutant.name, message)
+            cell = int(where.split("(cell ", 1)[1].split(" ")[0]) - 1
+            assert source.cells[cell].metadata["nbgrader"]["grade_id"] == mutant.answer, (mutant.name, message)
 
 
 def test_feedback_names_each_mistake(graded):
