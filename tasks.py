@@ -10,8 +10,10 @@
                                        Debian's chromium when missing, to print it)
     python3 tasks.py catalogues [OUT]  update the Chinese edition's gettext catalogues in locales/
                                        from the book's English text (messages extracted into
-                                       OUT/_build/gettext, default ./_build/gettext)
-    python3 tasks.py release           regenerate exercises/ from solutions/
+                                       OUT/_build/gettext, default ./_build/gettext) and the
+                                       exercises' prompts (locales/zh_CN/LC_MESSAGES/exercises/)
+    python3 tasks.py release           regenerate exercises/ from solutions/ (with the Chinese
+                                       twins exercises/ASSIGNMENT/zh/)
     python3 tasks.py clean-notebooks   strip outputs from the chapter notebooks
     python3 tasks.py install-cells     write each chapter's first code cell, which installs
                                        attnlib from the repository named in _config.yml
@@ -190,6 +192,9 @@ def cmd_catalogues():
     if code == 0:
         for catalogue in sorted(LOCALES.glob(f"{LANGUAGE}/LC_MESSAGES/**/*.po")):
             drop_format_flags(catalogue)
+    if code == 0:  # the exercises' prompts: one catalogue per assignment, from solutions/
+        code = run(PYTHON, "-c", "from autograder.exercise_i18n import update_all_catalogues as u; u()",
+                   env=tool_environment())
     return code
 
 
