@@ -27,9 +27,20 @@ def ensure_tools_on_path():
 
 
 def assignments():
-    """Assignment ids: the folders of solutions/ that hold a source notebook."""
+    """Assignment ids: the folders of solutions/ that hold a source notebook (none when
+    the autograder runs without this repository's solutions/, beside a copied course folder)."""
+    if not SOLUTIONS_DIR.is_dir():
+        return []
     return sorted(p.name for p in SOLUTIONS_DIR.iterdir()
                   if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def course_assignments(config):
+    """Assignment ids the course folder has source notebooks of (COURSE/source/A/*.ipynb)."""
+    base = config.source()
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def source_notebooks(assignment, solutions_dir=SOLUTIONS_DIR):
@@ -41,12 +52,35 @@ def source_notebooks(assignment, solutions_dir=SOLUTIONS_DIR):
     return sorted(p.stem for p in folder.glob("*.ipynb"))
 
 
+def source_notebook_paths(config, assignment):
+    """{notebook name: path} of an assignment's source notebooks in the course folder
+    (COURSE/source/ASSIGNMENT, which `release` writes): what every command reads about an
+    assignment (tests, points, prompts, provided code). Empty before its first release."""
+    folder = config.source(assignment)
+    if not folder.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+
+
+def read_notebook(path):
+    """The one reader of a source notebook (nbformat 4), so every command parses it alike."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
 def course_notebooks(config, assignment):
     """The notebooks of an assignment as the course folder has them (COURSE/source, which
-    `release` writes and grading reads); before its first release, those of solutions/."""
-    folder = config.source(assignment)
-    names = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
-    return names or source_notebooks(assignment)
+    `release` writes and grading reads); before its first release, those of solutions/
+    (which `grade` then releases into the course folder)."""
+    names = sorted(source_notebook_paths(config, assignment))
+    if names:
+        return names
+    if (SOLUTIONS_DIR / assignment).is_dir():
+        return source_notebooks(assignment)
+    known = ", ".join(sorted(set(course_assignments(config)) | set(assignments()))) or "none"
+    raise SystemExit(f"unknown assignment {assignment!r}: neither {config.source(assignment)} nor "
+                     f"solutions/ has its notebooks; known assignments: {known}")
 
 
 def nbgrader_config(root, db_url, source_dir="source", release_dir="release", course_id=""):
@@ -72,27 +106,36 @@ def generate_assignments(course_root, assignment_ids, db_url, course_id="", solu
     generate_assignment, which records the graded cells in the gradebook and
     writes the student versions to course_root/release. Returns the NbGraderAPI.
     """
-    from nbgrader.apps import NbGraderAPI
-
-    ensure_tools_on_path()
     for assignment in assignment_ids:
         source = Path(course_root) / "source" / assignment
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
         for name in source_notebooks(assignment, solutions_dir):
             shutil.copyfile(Path(solutions_dir) / assignment / f"{name}.ipynb", source / f"{name}.ipynb")
+    return generate_from_course_source(course_root, assignment_ids, db_url, course_id)
+
+
+def generate_from_course_source(course_root, assignment_ids, db_url, course_id=""):
+    """Run nbgrader's generate_assignment on the source notebooks already in
+    course_root/source (an instructor may edit them there, without solutions/): it
+    records the graded cells and their points in the gradebook and writes the
+    student versions to course_root/release. Returns the NbGraderAPI."""
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.gradebook import drop_stray_default_course
+
+    ensure_tools_on_path()
     api = NbGraderAPI(config=nbgrader_config(course_root, db_url, course_id=course_id))
     for assignment in assignment_ids:
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result['log']}")
+    drop_stray_default_course(db_url, course_id)
     return api
 
 
 def reference_answers(source_path):
     """grade_id -> the reference answer of every solution cell of a source notebook (markers removed)."""
-    import nbformat
-
-    source = nbformat.read(source_path, as_version=4)
+    source = read_notebook(source_path)
     return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)
             for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}

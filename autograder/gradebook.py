@@ -17,11 +17,35 @@ from autograder.course import ensure_tools_on_path
 warnings.filterwarnings("ignore", category=SAWarning)
 
 
+NBGRADER_DEFAULT_COURSE = "default_course"  # the course id nbgrader uses when given none
+
+
 def open_gradebook(config):
+    """The course's gradebook, always opened with its course id (without one, nbgrader
+    adds a course row "default_course")."""
     # A new gradebook asks the `alembic` command for its schema version: find it next
     # to this interpreter even when the virtual environment's bin/ is not on PATH.
     ensure_tools_on_path()
     return Gradebook(config.gradebook_url, course_id=config.course_id)
+
+
+def drop_stray_default_course(db_url, course_id):
+    """Remove the "default_course" row nbgrader's own preprocessors add to the gradebook.
+
+    nbgrader's generate_assignment runs preprocessors (SaveCells among them) that open
+    the gradebook without a course id, so a course named otherwise gets a second,
+    empty course row. It is removed only when no assignment belongs to it."""
+    from nbgrader.api import Assignment, Course
+
+    if not course_id or course_id == NBGRADER_DEFAULT_COURSE:
+        return
+    ensure_tools_on_path()
+    with Gradebook(db_url, course_id=course_id) as gradebook:
+        stray = gradebook.db.query(Course).filter(Course.id == NBGRADER_DEFAULT_COURSE).one_or_none()
+        used = gradebook.db.query(Assignment).filter(Assignment.course_id == NBGRADER_DEFAULT_COURSE).count()
+        if stray is not None and not used:
+            gradebook.db.delete(stray)
+            gradebook.db.commit()
 
 
 def parse_timestamp(text):
