@@ -193,3 +193,57 @@ def test_disk_full_stops_on_a_cycle():
     looped = Wrapper("c")
     looped.orig = looped
     assert not disk_full(looped)
+
+
+# -- file modes: results readable by the course team, as open() would make them ---------------
+
+@pytest.fixture
+def umask():
+    """os.umask, to set the process umask in one test; the old umask is put back after it."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664), (0o077, 0o600)])
+def test_write_atomic_gives_the_mode_open_would(tmp_path, umask, mask, mode):
+    """mkstemp makes 0600 files; write_atomic gives 0666 minus the umask, like open()."""
+    umask(mask)
+    write_atomic(tmp_path / "out.txt", "data")
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == mode
+    assert results.current_umask() == mask
+
+
+def test_current_umask_reads_without_setting_it(umask, monkeypatch):
+    """On Linux the umask is read from /proc, never set: setting it, even for an instant,
+    would race with threads creating files meanwhile."""
+    umask(0o027)
+
+    def no_setting(mask):
+        raise AssertionError("os.umask called")
+    monkeypatch.setattr(os, "umask", no_setting)
+    assert results.current_umask() == 0o027
+
+
+def test_current_umask_without_proc_sets_it_back(umask, monkeypatch):
+    """Where there is no /proc (not Linux) the umask is read by setting it, then put back."""
+    umask(0o027)
+    real_path = results.Path
+    monkeypatch.setattr(results, "Path", lambda text: real_path("/nonexistent" + str(text)))
+    assert results.current_umask() == 0o027
+    assert os.umask(0o027) == 0o027  # still the process's umask
+
+
+def test_write_atomic_interrupted_just_after_the_rename(tmp_path, monkeypatch):
+    """An interrupt arriving once the new file is in place: the new content stays, nothing is
+    left behind and the interrupt itself reaches the caller (not an error about the temporary)."""
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, target):
+        real_replace(source, target)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "out.txt", "new")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "new"
+    assert os.listdir(tmp_path) == ["out.txt"]
