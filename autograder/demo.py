@@ -256,8 +256,8 @@ def build_class(config, assignment_ids, students, seed, stream=sys.stdout):
     rows = []
     for assignment in assignment_ids:
         released = {}
-        for path in sorted((config.root / "release" / assignment).glob("*.ipynb")):
-            source = config.root / "source" / assignment / path.name
+        for path in sorted(config.release(assignment).glob("*.ipynb")):
+            source = config.source(assignment) / path.name
             released[path.stem] = (nbformat.read(path, as_version=4), reference_answers(source))
         kinds = assign_kinds(ids, ability, rng)
         submitting = [s for s in ids if kinds[s] != "absent"]

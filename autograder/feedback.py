@@ -402,18 +402,16 @@ def _hidden_lines_of(path, _mtime):
 
 
 def _source_paths(config, assignment):
-    """notebook name -> its source notebooks: the course's copy, then solutions/."""
-    from autograder.course import SOLUTIONS_DIR
+    """notebook name -> [its source notebook in the course folder] (COURSE/source, the one
+    source of truth: what grading used). None there (never released) stops with a message:
+    without the hidden tests, a page could not be scrubbed of them."""
+    from autograder.course import source_notebook_paths
 
-    folders = [SOLUTIONS_DIR / assignment]
-    if config is not None:
-        folders.insert(0, Path(config.root) / "source" / assignment)
-    found = {}
-    for folder in folders:
-        if _safe_name(assignment) == assignment and folder.is_dir():
-            for path in sorted(folder.glob("*.ipynb")):
-                found.setdefault(path.stem, []).append(path)
-    return found
+    found = source_notebook_paths(config, assignment) if _safe_name(assignment) == assignment else {}
+    if not found:
+        raise SystemExit(f"feedback: {config.source(assignment)} has no source notebooks; "
+                         f"run `python -m autograder release {assignment}` first")
+    return {name: [path] for name, path in found.items()}
 
 
 def _sources(config, assignment):

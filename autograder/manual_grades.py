@@ -147,6 +147,6 @@ def hand_grades_of(config, result):
         return HandGrades()
     from autograder.gradebook import open_gradebook
 
-    after = questions_after_cells(Path(config.root) / "source" / result.assignment)
+    after = questions_after_cells(config.source(result.assignment))
     with open_gradebook(config) as gradebook:
         return read_hand_grades(gradebook, result.assignment, result.student, after)

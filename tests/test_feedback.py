@@ -63,7 +63,14 @@ def make_result(leaked_line, student="alice"):
 
 @pytest.fixture
 def course(tmp_path):
-    return CourseConfig(root=tmp_path / "course")
+    """A course folder with every assignment's source notebooks in COURSE/source, as
+    `release` leaves it: feedback reads the course folder only."""
+    config = CourseConfig(root=tmp_path / "course")
+    for assignment in assignments():
+        config.source(assignment).mkdir(parents=True)
+        for notebook in (SOLUTIONS_DIR / assignment).glob("*.ipynb"):
+            shutil.copyfile(notebook, config.source(assignment) / notebook.name)
+    return config
 
 
 @pytest.fixture
@@ -212,8 +219,7 @@ def test_pages_are_stable_and_stay_in_the_feedback_folder(course, leaked_line):
 
 
 def test_prompts_come_from_the_course_copy_of_the_source(course, leaked_line):
-    copy = course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    copy.parent.mkdir(parents=True)
+    copy = course.source(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
     notebook = nbformat.read(SOURCE, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("## Question 1"):
