@@ -72,6 +72,9 @@ class SubmissionResult:
     questions: list = field(default_factory=list)  # QuestionResult
     flags: list = field(default_factory=list)  # ReviewFlag
     faults: list = field(default_factory=list)  # what killed the student's process, in order
+    # sha256 over the graded parts of the source it was graded against (grading.source_digest);
+    # "" in a result saved before it existed: that result counts as graded against old tests.
+    source_digest: str = ""
 
     @property
     def score(self):
