@@ -247,3 +247,23 @@ def test_write_atomic_interrupted_just_after_the_rename(tmp_path, monkeypatch):
         write_atomic(tmp_path / "out.txt", "new")
     assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "new"
     assert os.listdir(tmp_path) == ["out.txt"]
+
+
+@pytest.fixture
+def ascii_locale():
+    """A process whose locale encoding is ASCII (LANG=C without Python's UTF-8 coercion, or an
+    old server): files written as UTF-8 must still read back."""
+    import locale
+
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, old)
+
+
+def test_results_read_back_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    config = config_for(tmp_path)
+    written = sample()
+    written.questions[1].messages = ["divide by √d", "注意力权重之和应为 1"]
+    save_result(config, written)
+    assert load_result(config, "ada", "hw") == written
