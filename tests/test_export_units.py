@@ -201,6 +201,27 @@ def test_source_order(tmp_path):
                                                   ("b_nb", "a_second"): (2, 3)}
 
 
+def test_source_order_reads_utf8_notebooks_whatever_the_locale(tmp_path):
+    """Source notebooks hold text in any language (the Chinese edition's, "Zoë"); under an ASCII
+    locale (LANG=C without Python's UTF-8 coercion) their questions keep their order."""
+    import json
+    import locale
+
+    config = config_for(tmp_path)
+    folder = config.root / "source" / "hw"
+    folder.mkdir(parents=True)
+    cells = [{"cell_type": "markdown", "source": "注意力：Zoë", "metadata": {}},
+             {"metadata": {"nbgrader": {"grade_id": "q_b", "grade": True}}},
+             {"metadata": {"nbgrader": {"grade_id": "q_a", "grade": True}}}]
+    (folder / "nb.ipynb").write_bytes(json.dumps({"cells": cells}, ensure_ascii=False).encode("utf-8"))
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert export._source_order(config, "hw") == {("nb", "q_b"): (0, 1), ("nb", "q_a"): (1, 2)}
+    finally:
+        locale.setlocale(locale.LC_CTYPE, old)
+
+
 def test_questions_follow_the_source_notebooks_then_the_unknown_by_name(tmp_path):
     config = config_for(tmp_path)
     write_source(config, "hw", "nb", [("q_b", True), ("q_a", True)])

@@ -297,3 +297,21 @@ def test_a_missing_or_unreadable_timestamp_is_none(tmp_path):
     (tmp_path / TIMESTAMP_FILE).unlink()
     (tmp_path / TIMESTAMP_FILE).mkdir()
     assert read_timestamp(tmp_path) is None
+
+
+@pytest.fixture
+def ascii_locale():
+    """A process whose locale encoding is ASCII (LANG=C without Python's UTF-8 coercion, or an
+    old server): timestamp.txt is UTF-8 whatever the locale."""
+    import locale
+
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, old)
+
+
+def test_a_timestamp_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    """A time pasted with no-break spaces around it (U+00A0, two bytes in UTF-8) still reads."""
+    (tmp_path / TIMESTAMP_FILE).write_bytes("\u00a02026-10-01 12:00:00.000000 UTC\u00a0\n".encode("utf-8"))
+    assert read_timestamp(tmp_path) == datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
