@@ -1,16 +1,20 @@
 """Generate the student notebooks in exercises/ from the sources in solutions/."""
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR, assignments, generate_assignments
+from autograder.exercise_i18n import MissingTranslation, write_twin
 
 
 def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
-    """Regenerate exercises/ASSIGNMENT/*.ipynb for the given (default: all) assignments.
+    """Regenerate exercises/ASSIGNMENT/*.ipynb for the given (default: all) assignments,
+    and their Chinese twins exercises/ASSIGNMENT/zh/*.ipynb (autograder.exercise_i18n).
 
     nbgrader's generate_assignment strips solutions, hidden tests and outputs
-    and locks the test cells; its output is reproducible byte for byte.
+    and locks the test cells; its output is reproducible byte for byte. A paragraph
+    without a Chinese translation stops the release (MissingTranslation).
     """
     assignment_ids = assignment_ids or assignments()
     written = []
@@ -22,7 +26,8 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
             for notebook in sorted((work / "release" / assignment).glob("*.ipynb")):
-                written.append(Path(shutil.copyfile(notebook, target / notebook.name)))
+                released = Path(shutil.copyfile(notebook, target / notebook.name))
+                written += [released, write_twin(released, assignment)]
     return written
 
 
@@ -54,7 +59,12 @@ def add_arguments(parser):
 def run(args, config):
     if args.feedback:
         return _release_feedback(args, config)
-    for path in release(args.assignments or None):
+    try:
+        released = release(args.assignments or None)
+    except MissingTranslation as error:
+        print(f"release: {error}", file=sys.stderr)
+        return 1
+    for path in released:
         print(f"released {path.relative_to(EXERCISES_DIR.parent)}")
     if args.exercises_only:
         return 0

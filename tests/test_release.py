@@ -34,7 +34,7 @@ def test_every_assignment_is_released(root):
 
 @pytest.mark.parametrize("assignment", assignments())
 def test_exercises_hold_no_solution_and_no_hidden_test(assignment, root):
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (root / "exercises" / assignment).rglob("*"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (root / "exercises" / assignment).rglob("*") if p.is_file())
     assert not re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)", text)
     for name in source_notebooks(assignment):
         for line in hidden_lines(root / "solutions" / assignment / f"{name}.ipynb"):
