@@ -6,9 +6,12 @@ Reads COURSE/submitted/STUDENT/ASSIGNMENT/*.ipynb (nbgrader's layout, filled by
 parent alone records results, one submission at a time: scores into nbgrader's
 gradebook (one transaction), then the feedback pages, then results.json (atomic
 rename). results.json, written last, marks a submission as done for
-the digest of its files, so a run killed at any point (even kill -9) and
-started again grades exactly what is missing or changed; recording the same
-submission again updates its rows instead of adding new ones.
+the digest of its files and the digest of the assignment's graded parts
+(source_digest: tests, points, provided code), so a run killed at any point
+(even kill -9) and started again grades exactly what is missing or changed, and
+an instructor who fixes a hidden test in COURSE/source gets every submission
+regraded by the next run; recording the same submission again updates its rows
+instead of adding new ones.
 
 Whatever goes wrong while judging one submission (a malformed notebook, a bug
 the grader trips on) costs that submission only: it is recorded with every
@@ -19,6 +22,7 @@ what is missing.
 import concurrent.futures
 import datetime
 import hashlib
+import json
 import multiprocessing
 import os
 import sys
@@ -29,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import grading_lock
-from autograder.course import course_notebooks
+from autograder.course import course_notebooks, read_notebook, source_notebook_paths
 from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
@@ -84,11 +88,30 @@ def _init_worker(uids, parent):
 
 
 def source_of(config, assignment, name):
-    """The course folder's source notebook `name` of the assignment (read once per worker)."""
+    """The course folder's source notebook `name` of the assignment (read once per worker
+    and version: the cache is keyed by the file's mtime and size, because workers fork
+    from a parent that may have read an older version before the instructor edited it)."""
     path = config.source(assignment) / f"{name}.ipynb"
-    if path not in _sources:
-        _sources[path] = read_source(path, name)
-    return _sources[path]
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _sources:
+        _sources[key] = read_source(path, name)
+    return _sources[key]
+
+
+def source_digest(config, assignment):
+    """sha256 over what in the assignment's source notebooks decides a grade.
+
+    Every code cell counts, in order, per notebook: its kind, grade id, points, lock and
+    code (hidden and visible tests with their named checks, the provided code, and the
+    reference answers, which earlier questions are graded with). Markdown (the prompts)
+    does not: rewording a question regrades nobody. A change in any of it regrades every
+    submission graded against the old digest."""
+    digest = hashlib.sha256()
+    for name, path in source_notebook_paths(config, assignment).items():
+        cells = [[c.kind, c.grade_id, c.points, c.locked, c.source] for c in read_source(path, name).cells]
+        digest.update(json.dumps([name, cells]).encode() + b"\0")
+    return digest.hexdigest()
 
 
 def grade_submission(config, assignment, student, folder, digest, isolate=True, limits=None):
@@ -272,23 +295,52 @@ def stop_on_full_disk(student, what, error):
 
 
 def ensure_course(config, assignment):
+    """Make the course folder ready to grade the assignment from its COURSE/source.
+
+    Never released (no source, release or gradebook entry): release it from solutions/.
+    Released, but the gradebook's points differ from the source's (an instructor edited
+    a test's points in COURSE/source): record the course's source again with nbgrader's
+    generate_assignment (as `nbgrader generate_assignment` would), so the gradebook, the
+    exports and results.json agree. solutions/ is not read then."""
     from nbgrader.api import MissingEntry
 
+    from autograder.course import generate_from_course_source
     from autograder.release import prepare_course
 
     if any(config.source(assignment).glob("*.ipynb")) and any(config.release(assignment).glob("*.ipynb")):
         with open_gradebook(config) as gradebook:
             try:
-                gradebook.find_assignment(assignment)
-                return
+                recorded = gradebook_points(gradebook, assignment)
             except MissingEntry:
-                pass
+                recorded = None
+        if recorded is not None:
+            if recorded != source_points(config, assignment):
+                generate_from_course_source(config.root, [assignment], config.gradebook_url, config.course_id)
+            return
     prepare_course(config, [assignment])
+
+
+def gradebook_points(gradebook, assignment):
+    """{(notebook, grade_id): points} of the graded cells the gradebook has for an assignment."""
+    return {(notebook.name, cell.name): float(cell.max_score)
+            for notebook in gradebook.find_assignment(assignment).notebooks for cell in notebook.grade_cells}
+
+
+def source_points(config, assignment):
+    """{(notebook, grade_id): points} of the graded cells of the course's source notebooks."""
+    points = {}
+    for name, path in source_notebook_paths(config, assignment).items():
+        for cell in read_notebook(path).cells:
+            grading = cell.metadata.get("nbgrader", {})
+            if grading.get("grade") and grading.get("grade_id"):
+                points[(name, grading["grade_id"])] = float(grading.get("points", 0) or 0)
+    return points
 
 
 def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, students=None,
                      limits=None, stream=sys.stderr, wait=False):
-    """Grade what is new or changed (everything with force). Returns the list of results.
+    """Grade what is new or changed, or was graded against other tests (everything with
+    force). Returns the list of results.
 
     One run per course at a time (COURSE/.grade.lock): another stops with a message,
     or with wait waits for the first to end."""
@@ -310,14 +362,9 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
         print(f"not graded: submitted/{name!r}/{assignment}: {problem}", file=stream)
     if students:
         folders = {s: f for s, f in folders.items() if s in set(students)}
-    todo = {}
-    for student, folder in folders.items():
-        digest = submission_digest(folder)
-        previous = None if force else load_result(config, student, assignment)
-        if previous is None or previous.digest != digest:
-            todo[student] = (folder, digest)
-    print(f"{assignment}: {len(folders)} submissions, {len(todo)} to grade"
-          f"{'' if force else ' (new or changed)'}", file=stream)
+    tests_digest = source_digest(config, assignment)
+    todo, counts = select_submissions(config, assignment, folders, tests_digest, force)
+    print(summary_line(assignment, len(folders), counts, force), file=stream)
     progress = Progress(len(todo), stream)
     results, failures = [], {}
     with open_gradebook(config) as gradebook:
@@ -335,6 +382,7 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
                     for future in concurrent.futures.as_completed(futures):
                         student = futures[future]
                         result = future.result()
+                        result.source_digest = tests_digest
                         record(config, result, gradebook)
                         results.append(result)
                         progress.update(result)
@@ -350,10 +398,55 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
                         if failures[student] >= MAX_POOL_FAILURES:
                             folder, digest = todo.pop(student)
                             result = crashed_result(config, assignment, student, digest, f"worker died ({error})")
+                            result.source_digest = tests_digest
                             record(config, result, gradebook)
                             results.append(result)
                             progress.update(result)
     return results
+
+
+# Why a submission is graded (or not) in this run.
+NEW, CHANGED, TESTS_CHANGED, UNCHANGED, FORCED = "new", "changed", "tests changed", "unchanged", "forced"
+
+
+def why_grade(previous, digest, tests_digest, force):
+    """Why a submission whose files have `digest` is graded, given its saved result
+    (None: never graded): NEW, CHANGED (its files), TESTS_CHANGED (the assignment's
+    graded parts changed since; a result from before source digests counts so), FORCED,
+    or UNCHANGED (not graded)."""
+    if previous is None:
+        return NEW
+    if force:
+        return FORCED
+    if previous.digest != digest:
+        return CHANGED
+    if previous.source_digest != tests_digest:
+        return TESTS_CHANGED
+    return UNCHANGED
+
+
+def select_submissions(config, assignment, folders, tests_digest, force):
+    """({student: (folder, digest)} to grade, {reason: count} over every submission)."""
+    todo, counts = {}, {}
+    for student, folder in folders.items():
+        digest = submission_digest(folder)
+        reason = why_grade(load_result(config, student, assignment), digest, tests_digest, force)
+        counts[reason] = counts.get(reason, 0) + 1
+        if reason != UNCHANGED:
+            todo[student] = (folder, digest)
+    return todo, counts
+
+
+def summary_line(assignment, total, counts, force):
+    """E.g. "attn: 30 submissions, 30 to grade: 0 new, 0 changed, 30 regraded because the
+    tests changed, 0 unchanged" (with --force, every one graded again)."""
+    graded = total - counts.get(UNCHANGED, 0)
+    if force:
+        return (f"{assignment}: {total} submissions, {graded} to grade: {counts.get(NEW, 0)} new, "
+                f"{counts.get(FORCED, 0)} graded again (--force)")
+    return (f"{assignment}: {total} submissions, {graded} to grade: {counts.get(NEW, 0)} new, "
+            f"{counts.get(CHANGED, 0)} changed, {counts.get(TESTS_CHANGED, 0)} regraded because the tests "
+            f"changed, {counts.get(UNCHANGED, 0)} unchanged")
 
 
 def add_arguments(parser):
@@ -361,7 +454,8 @@ def add_arguments(parser):
     parser.add_argument("--jobs", type=int, default=None,
                         help="submissions graded at once (default: the machine's cores)")
     parser.add_argument("--force", action="store_true",
-                        help="grade every submission again, not only new or changed ones")
+                        help="grade every submission again, not only new or changed ones and those "
+                             "graded before the assignment's tests or points changed")
     parser.add_argument("--student", action="append", dest="students",
                         help="grade only this student (repeatable)")
     parser.add_argument("--wait", action="store_true",
