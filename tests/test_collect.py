@@ -249,7 +249,7 @@ def test_recollect_leaves_unchanged_submissions_alone_and_replaces_changed_ones(
     assert {p: p.stat().st_mtime_ns for p in config.submitted().rglob("*")} == stats
 
     later = OCT_1 + datetime.timedelta(days=1)
-    path = write_submission(source, "alice", ASSIGNMENT, make_submission(ASSIGNMENT, blank={"softmax"}))
+    path = write_submission(source, "alice", ASSIGNMENT, make_submission(ASSIGNMENT, blank={"log_softmax"}))
     os.utime(path, (later.timestamp(), later.timestamp()))
     assert statuses(collect_path(config, ASSIGNMENT, source)) == {"alice": "replaced", "bob": "unchanged"}
     alice = submitted(config, "alice")
@@ -264,7 +264,7 @@ def test_renamed_notebook_replaces_the_earlier_file(config, tmp_path):
     write_submission(source, "alice", ASSIGNMENT, make_submission(ASSIGNMENT))
     collect_path(config, ASSIGNMENT, source)
     (source / "alice" / f"{ASSIGNMENT}.ipynb").unlink()
-    write_submission(source, "alice", "Untitled", make_submission(ASSIGNMENT, blank={"softmax"}))
+    write_submission(source, "alice", "Untitled", make_submission(ASSIGNMENT, blank={"log_softmax"}))
     assert statuses(collect_path(config, ASSIGNMENT, source)) == {"alice": "replaced"}
     assert sorted(p.name for p in submitted(config, "alice").iterdir()) == [f"{ASSIGNMENT}.ipynb", "timestamp.txt"]
 
