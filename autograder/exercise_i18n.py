@@ -229,43 +229,47 @@ def chinese_prompts_notebook(source_path, assignment, catalogue_dir=CATALOGUE_DI
 FEEDBACK_ZH = {
     "Feedback: {assignment} / {notebook}": "反馈：{assignment} / {notebook}",
     "Feedback: {assignment} / {notebook} ({student})": "反馈：{assignment} / {notebook}（{student}）",
-    "Student": "学生",
-    "assignment": "作业",
-    "notebook": "笔记本",
-    "submitted": "提交于",
-    "graded": "评分于",
+    "Student: {student}": "学生：{student}",
+    "assignment {assignment}": "作业 {assignment}",
+    "notebook {notebook}": "笔记本 {notebook}",
+    "submitted {time}": "提交于 {time}",
+    "graded {time}": "评分于 {time}",
+    # the summary table's headings and the results in words (feedback.STATUS_WORDS)
     "question": "题目",
     "score": "得分",
     "out of": "满分",
     "result": "结果",
-    "points": "分",
     "passed": "通过",
     "not yet": "尚未通过",
     "error": "出错",
     "stopped": "已中止",
     "missing": "缺失",
-    "not passed": "未通过",
-    "checks of this question": "本题的各项检查",
     "Passed: every check of this question held.": "通过：本题的每一项检查都成立。",
     "Not yet: a check of this question failed.": "尚未通过：本题有一项检查未通过。",
     "Error: your code raised an exception when the tests called it.": "出错：测试调用你的代码时，代码抛出了异常。",
     "Stopped: your code crashed, ran out of time or ran out of memory.": "已中止：你的代码崩溃了、超时了或内存耗尽了。",
-    "Missing: the notebook or this answer was not found in your submission.": "缺失：在你提交的内容中没有找到这个笔记本或这道题的答案。",
+    "Missing: the notebook or this answer was not found in your submission.":
+        "缺失：在你提交的内容中没有找到这个笔记本或这道题的答案。",
     "Result: {status}.": "结果：{status}。",
+    # a question's section
+    "{score} / {out_of} points": "{score} / {out_of} 分",
+    "not passed": "未通过",
+    "checks of this question": "本题的各项检查",
+    "... and {count} more messages.": "……另有 {count} 条消息。",
+    "The failing check gave no message.": "未通过的检查没有给出消息。",
+    # the page
     "Your submission could not be graded.": "你的提交无法评分。",
     "unknown reason": "原因不明",
     "Please check the notebook you submitted (its name, and that it opens in Jupyter), and ask "
     "your instructor if the reason is not clear.":
         "请检查你提交的笔记本（它的文件名，以及它能否在 Jupyter 中打开）；如果原因不清楚，请询问你的教师。",
-    "Score for this notebook": "本笔记本得分",
-    "assignment total": "作业总分",
+    "Score for this notebook: {score}": "本笔记本得分：{score}",
+    "assignment total: {total}": "作业总分：{total}",
     "This notebook has no graded questions.": "本笔记本没有评分的题目。",
+    "The failure messages below come from the tests and are in English.":
+        "下面的失败消息来自测试代码，保留英文原文。",
     "The grader also runs hidden tests; they are not shown, the messages above say what they found.":
         "评分程序还会运行隐藏测试；这些测试不予显示，上面的消息说明了它们发现的问题。",
-    "... and {count} more messages.": "……另有 {count} 条消息。",
-    "The failing check gave no message.": "未通过的检查没有给出消息。",
-    "The failure messages below come from the tests and are in English.":
-        "下面的失败消息来自测试代码，因此是英文的。",
 }
 
 

@@ -385,7 +385,19 @@ def _short_prompt(markdown):
 def _prompts_of(path, _mtime):
     """grade_id -> (title, prompt markdown) for the test cells of a notebook:
     the markdown cell nearest before each test cell."""
-    notebook = nbformat.read(path, as_version=4)
+    return _prompts_in(nbformat.read(path, as_version=4))
+
+
+@functools.lru_cache(maxsize=64)
+def _chinese_prompts_of(path, _mtime, assignment, _catalogue_mtime):
+    """_prompts_of with the prompts in Chinese, from the exercise's catalogue
+    (autograder.exercise_i18n; a paragraph without a translation stays English)."""
+    from autograder.exercise_i18n import chinese_prompts_notebook
+
+    return _prompts_in(chinese_prompts_notebook(path, assignment))
+
+
+def _prompts_in(notebook):
     prompts, markdown = {}, ""
     for cell in notebook.cells:
         grading = cell.metadata.get("nbgrader", {})
@@ -412,6 +424,29 @@ def _source_paths(config, assignment):
         raise SystemExit(f"feedback: {config.source(assignment)} has no source notebooks; "
                          f"run `python -m autograder release {assignment}` first")
     return {name: [path] for name, path in found.items()}
+
+
+def _chinese_prompts(config, assignment, notebook):
+    """grade_id -> (title, prompt) of a notebook's questions in Chinese; {} if unreadable."""
+    from autograder.exercise_i18n import catalogue_path
+
+    catalogue = catalogue_path(assignment)
+    for path in _source_paths(config, assignment).get(notebook, []):
+        try:
+            return _chinese_prompts_of(path, path.stat().st_mtime_ns, assignment,
+                                       catalogue.stat().st_mtime_ns if catalogue.exists() else 0)
+        except (OSError, ValueError) as error:
+            print(f"feedback: cannot read {path.name} in Chinese: {error}", file=sys.stderr)
+    return {}
+
+
+def _page_language(config, result, notebook):
+    """The language of the notebook the student submitted (its copy in COURSE/autograded/):
+    zh_CN for the Chinese twin, else English. It chooses the page's words only."""
+    from autograder.exercise_i18n import notebook_language
+
+    return notebook_language(config.autograded(_safe_name(result.student), _safe_name(result.assignment))
+                             / f"{_safe_name(notebook)}.ipynb")
 
 
 def _sources(config, assignment):
@@ -478,83 +513,107 @@ PAGE_START = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">
               '<meta name="generator" content="autograder feedback">\n')
 
 
+def _page_start(language):
+    from autograder.exercise_i18n import html_language
+
+    return PAGE_START.replace('lang="en"', f'lang="{html_language(language)}"')
+
+
 def written_by_us(path):
     """Whether a feedback page was written by our `feedback` command (not by nbgrader)."""
+    from autograder.exercise_i18n import ENGLISH, LANGUAGE
+
+    starts = [_page_start(language).encode() for language in (ENGLISH, LANGUAGE)]
     with open(path, "rb") as page:
-        return page.read(len(PAGE_START.encode())) == PAGE_START.encode()
+        beginning = page.read(max(len(start) for start in starts))
+    return any(beginning.startswith(start) for start in starts)
 
 
-def _page(title, body, math):
-    return (PAGE_START + f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
+def _english(text):
+    return text
+
+
+def _page(title, body, math, language="en"):
+    return (_page_start(language) + f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head>\n<body>\n"
             + math.defs() + "\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def _header(result, notebook):
-    lines = [f"<h1>Feedback: {html.escape(result.assignment)} / {html.escape(notebook)}</h1>",
-             f'<p class="meta">Student: <strong>{html.escape(result.student)}</strong>'
-             f" &middot; assignment <strong>{html.escape(result.assignment)}</strong>"
-             f" &middot; notebook <strong>{html.escape(notebook)}.ipynb</strong>"]
+def _header(result, notebook, tr=_english):
+    lines = ["<h1>" + tr("Feedback: {assignment} / {notebook}").format(
+                 assignment=html.escape(result.assignment), notebook=html.escape(notebook)) + "</h1>",
+             '<p class="meta">' + tr("Student: {student}").format(
+                 student=f"<strong>{html.escape(result.student)}</strong>"),
+             " &middot; " + tr("assignment {assignment}").format(
+                 assignment=f"<strong>{html.escape(result.assignment)}</strong>"),
+             " &middot; " + tr("notebook {notebook}").format(
+                 notebook=f"<strong>{html.escape(notebook)}.ipynb</strong>")]
     if result.timestamp:
-        lines.append(f" &middot; submitted {html.escape(result.timestamp)}")
+        lines.append(" &middot; " + tr("submitted {time}").format(time=html.escape(result.timestamp)))
     if result.graded_at:
-        lines.append(f" &middot; graded {html.escape(result.graded_at)}")
+        lines.append(" &middot; " + tr("graded {time}").format(time=html.escape(result.graded_at)))
     lines.append("</p>")
     return "".join(lines)
 
 
-def _summary_table(questions, titles, math):
-    rows = ["<table><tr><th>question</th><th>score</th><th>out of</th><th>result</th></tr>"]
+def _summary_table(questions, titles, math, tr=_english):
+    rows = ["<table><tr>" + "".join(f"<th>{tr(heading)}</th>" for heading in ("question", "score", "out of", "result"))
+            + "</tr>"]
     for question in questions:
         title = titles.get(question.question) or question.question
         word = STATUS_WORDS.get(question.status, (question.status,))[0]
         rows.append(f'<tr><td><a href="#{_anchor(question.question)}">{_text_html(title, math)}</a></td>'
                     f'<td class="num">{_number(question.score)}</td>'
                     f'<td class="num">{_number(question.max_score)}</td>'
-                    f"<td>{html.escape(word)}</td></tr>")
+                    f"<td>{html.escape(tr(word))}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
 
 
-def _question_section(question, prompt, secret, math):
+def _question_section(question, prompt, secret, math, tr=_english):
     title, prompt_markdown = prompt
     title = scrub(title, secret) or question.question
-    words = STATUS_WORDS.get(question.status, (question.status, f"Result: {question.status}."))[1]
+    words = tr(STATUS_WORDS[question.status][1]) if question.status in STATUS_WORDS else \
+        tr("Result: {status}.").format(status=question.status)
     parts = [f'<section class="question {html.escape(question.status)}" id="{_anchor(question.question)}">',
              f"<h2>{_text_html(title, math)}</h2>"]
     if prompt_markdown:
         parts.append('<div class="prompt">' + _markdown_html(scrub(prompt_markdown, secret), math) + "</div>")
-    parts += [f'<p class="score">{_number(question.score)} / {_number(question.max_score)} points'
-             f' <code>{html.escape(question.question)}</code></p>',
+    parts += ['<p class="score">' + tr("{score} / {out_of} points").format(
+                  score=_number(question.score), out_of=_number(question.max_score))
+              + f' <code>{html.escape(question.question)}</code></p>',
              f'<p class="verdict">{html.escape(words)}</p>']
     if question.checks:
-        parts.append(_checks_list(question.checks))
+        parts.append(_checks_list(question.checks, tr))
     if question.status != "passed":
         messages = [clean_message(message, secret) for message in question.messages[:MAX_MESSAGES]]
         messages = [message for message in messages if message.strip()]
         for message in messages:
             parts.append(f'<pre class="error">{_text_html(message, math)}</pre>')
         if len(question.messages) > MAX_MESSAGES:
-            parts.append(f"<p>... and {len(question.messages) - MAX_MESSAGES} more messages.</p>")
+            parts.append("<p>" + tr("... and {count} more messages.").format(
+                count=len(question.messages) - MAX_MESSAGES) + "</p>")
         if not messages and question.status == "failed":
-            parts.append("<p>The failing check gave no message.</p>")
+            parts.append("<p>" + tr("The failing check gave no message.") + "</p>")
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _checks_list(checks):
+def _checks_list(checks, tr=_english):
     """What each named check of a question gave (the reasons follow, in the messages)."""
     items = []
     for check in checks:
-        word = "passed" if check.status == "passed" else "not passed"
+        word = tr("passed" if check.status == "passed" else "not passed")
         items.append(f'<li class="{html.escape(check.status)}"><code>{html.escape(check.name)}</code>: '
                      f"{_number(check.score)} / {_number(check.points)} &middot; {word}</li>")
-    return '<ul class="checks" aria-label="checks of this question">' + "".join(items) + "</ul>"
+    return f'<ul class="checks" aria-label="{tr("checks of this question")}">' + "".join(items) + "</ul>"
 
 
-def render_page(result, notebook, prompts=None, secret_lines=(), hand=None):
+def render_page(result, notebook, prompts=None, secret_lines=(), hand=None, language="en"):
     """The feedback page of one notebook of a SubmissionResult (an HTML string).
 
     prompts: grade_id -> (title, prompt markdown) of the notebook's questions.
+    language: "zh_CN" for a submission made from the Chinese twin: the page's own words in
+    Chinese (autograder.exercise_i18n.FEEDBACK_ZH), the failure messages as the tests wrote them.
     hand: the submission's hand grading (autograder.manual_grades.HandGrades): its scores
     replace the autograder's, and a section says what the instructor set and wrote.
     """
@@ -563,35 +622,43 @@ def render_page(result, notebook, prompts=None, secret_lines=(), hand=None):
     math = _Math()
     questions = [q for q in result.questions if q.notebook == notebook]
     titles = {q.question: scrub(prompts.get(q.question, ("", ""))[0], secret_lines) for q in questions}
-    body = [_header(result, notebook)]
+    from autograder.exercise_i18n import ENGLISH, translator
+
+    tr = translator(language)
+    body = [_header(result, notebook, tr)]
     if hand:
         body.append(hand.notes_html(graded, notebook, titles))
     if result.status != "graded":
-        reason = clean_message(result.status, secret_lines) or "unknown reason"
-        body.append('<p class="total">Your submission could not be graded.</p>')
+        reason = clean_message(result.status, secret_lines) or tr("unknown reason")
+        body.append(f'<p class="total">{tr("Your submission could not be graded.")}</p>')
         body.append(f'<pre class="problem">{html.escape(reason)}</pre>')
-        body.append("<p>Please check the notebook you submitted (its name, and that it opens "
-                    "in Jupyter), and ask your instructor if the reason is not clear.</p>")
+        body.append("<p>" + tr("Please check the notebook you submitted (its name, and that it opens "
+                               "in Jupyter), and ask your instructor if the reason is not clear.") + "</p>")
         if questions:
-            body.append(_summary_table(questions, titles, math))
+            body.append(_summary_table(questions, titles, math, tr))
     else:
         score = sum(q.score for q in questions)
         possible = sum(q.max_score for q in questions)
-        body.append(f'<p class="total">Score for this notebook: <strong>{_number(score)} / '
-                    f"{_number(possible)}</strong>")
+        body.append('<p class="total">' + tr("Score for this notebook: {score}").format(
+            score=f"<strong>{_number(score)} / {_number(possible)}</strong>"))
         if len(questions) != len(result.questions):
-            body.append(f" &middot; assignment total: <strong>{_number(result.score)} / "
-                        f"{_number(result.max_score)}</strong>")
+            body.append(" &middot; " + tr("assignment total: {total}").format(
+                total=f"<strong>{_number(result.score)} / {_number(result.max_score)}</strong>"))
         body.append("</p>")
         if questions:
-            body.append(_summary_table(questions, titles, math))
-            body.extend(_question_section(q, prompts.get(q.question, ("", "")), secret_lines, math)
+            body.append(_summary_table(questions, titles, math, tr))
+            if language != ENGLISH:  # the tests' own messages are not translated
+                body.append('<p class="note">' + tr("The failure messages below come from the tests "
+                                                    "and are in English.") + "</p>")
+            body.extend(_question_section(q, prompts.get(q.question, ("", "")), secret_lines, math, tr)
                         for q in questions)
         else:
-            body.append("<p>This notebook has no graded questions.</p>")
-        body.append("<footer>The grader also runs hidden tests; they are not shown, "
-                    "the messages above say what they found.</footer>")
-    page = _page(f"Feedback: {result.assignment} / {notebook} ({result.student})", body, math)
+            body.append("<p>" + tr("This notebook has no graded questions.") + "</p>")
+        body.append("<footer>" + tr("The grader also runs hidden tests; they are not shown, "
+                                    "the messages above say what they found.") + "</footer>")
+    title = tr("Feedback: {assignment} / {notebook} ({student})").format(
+        assignment=result.assignment, notebook=notebook, student=result.student)
+    page = _page(title, body, math, language)
     return _scrub_page(page, secret_lines)
 
 
@@ -618,7 +685,11 @@ def write_feedback(config, result):
     written = []
     for notebook in notebooks:
         path = folder / f"{_safe_name(notebook)}.html"
-        write_atomic(path, render_page(result, notebook, prompts.get(notebook, {}), secret, hand))
+        language = _page_language(config, result, notebook)
+        shown = prompts.get(notebook, {})
+        if language != "en":  # a submission made from the Chinese twin: its prompts in Chinese
+            shown = _chinese_prompts(config, result.assignment, notebook) or shown
+        write_atomic(path, render_page(result, notebook, shown, secret, hand, language))
         path.chmod(0o644)  # the exchange hands it to the student; the temp file was 0600
         written.append(path)
     return written

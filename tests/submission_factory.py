@@ -10,6 +10,7 @@ import nbformat
 
 from autograder import course
 from autograder.course import EXERCISES_DIR, SOLUTION_BLOCK, SOLUTIONS_DIR
+from autograder.exercise_i18n import twin_path
 
 
 def reference_answers(assignment, notebook=None, solutions_dir=SOLUTIONS_DIR):
@@ -30,15 +31,17 @@ def solution_lines(assignment, notebook=None, min_length=12):
 
 
 def make_submission(assignment, answers=None, blank=(), notebook=None,
-                    solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR):
+                    solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR, chinese=False):
     """The released notebook with answers filled in.
 
     answers: grade_id -> code replacing the reference answer (a mutant).
     blank: grade_ids left as released (raise NotImplementedError).
     solutions_dir, exercises_dir: another copy of the course (the threat corpus's own).
+    chinese: start from the Chinese twin (exercises/ASSIGNMENT/zh/) instead.
     """
     notebook = notebook or assignment
-    released = nbformat.read(Path(exercises_dir) / assignment / f"{notebook}.ipynb", as_version=4)
+    path = Path(exercises_dir) / assignment / f"{notebook}.ipynb"
+    released = nbformat.read(twin_path(path) if chinese else path, as_version=4)
     filled = {**reference_answers(assignment, notebook, solutions_dir), **(answers or {})}
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
