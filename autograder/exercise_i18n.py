@@ -190,12 +190,18 @@ def write_twin(released_path, assignment, catalogue_dir=CATALOGUE_DIR):
         shown = "\n".join(f"  - {text[:100]!r}" for text in untranslated[:10])
         raise MissingTranslation(
             f"{len(untranslated)} paragraph(s) of {assignment} have no Chinese translation in "
-            f"{catalogue_path(assignment, catalogue_dir).relative_to(COURSE_ROOT)} (run `python3 tasks.py "
+            f"{_shown(catalogue_path(assignment, catalogue_dir))} (run `python3 tasks.py "
             f"catalogues`, translate, remove the fuzzy flags; locales/README.md):\n{shown}") from None
     path = twin_path(released_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, path)
     return path
+
+
+def _shown(path):
+    """A path as a message shows it: relative to the repository when inside it."""
+    path = Path(path)
+    return path.relative_to(COURSE_ROOT) if path.is_relative_to(COURSE_ROOT) else path
 
 
 def notebook_language(path):
