@@ -297,3 +297,15 @@ def test_translate_notebook_leaves_the_english_notebook_alone(root):
     before = copy.deepcopy(english)
     exercise_i18n.translate_notebook(copy.deepcopy(english), translations("multi_head"))
     assert english == before
+
+
+def test_pages_of_both_languages_count_as_ours_and_no_other_page_does(tmp_path):
+    result = SubmissionResult("erin", "scoring_functions", "digest", "graded")
+    for language, ours in (("en", True), (LANGUAGE, True)):
+        path = tmp_path / f"{language}.html"
+        path.write_text(feedback.render_page(result, "scoring_functions", {}, language=language), encoding="utf-8")
+        assert feedback.written_by_us(path) is ours
+    foreign = tmp_path / "nbgrader.html"
+    foreign.write_text('<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">\n<title>x</title>',
+                       encoding="utf-8")
+    assert not feedback.written_by_us(foreign)
