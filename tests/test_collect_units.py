@@ -86,6 +86,49 @@ def test_walk_folder_opens_zips_in_it(tmp_path):
     assert entries[0].in_zip and entries[0].read(MB) == NOTEBOOK
 
 
+def test_walk_folder_refuses_a_linked_folder_inside_a_student_folder(tmp_path):
+    (tmp_path / "ada" / "work").mkdir(parents=True)
+    (tmp_path / "ada" / "work" / "nb.ipynb").write_bytes(NOTEBOOK)
+    (tmp_path / "ada" / "elsewhere").symlink_to(tmp_path / "ada" / "work")
+    items = list(walk_folder(tmp_path, Budget(Limits())))
+    assert [(i.where, i.reason) for i in items if isinstance(i, Refusal)] == [
+        ("ada/elsewhere", "symbolic link (not followed)")]
+    assert [i.parts for i in items if isinstance(i, Entry)] == [("ada", "work", "nb.ipynb")]
+
+
+def test_walk_folder_goes_on_after_a_file_that_is_not_regular(tmp_path):
+    (tmp_path / "ada").mkdir()
+    os.mkfifo(tmp_path / "ada" / "a_pipe")  # sorted before the notebook
+    (tmp_path / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
+    items = list(walk_folder(tmp_path, Budget(Limits())))
+    assert [(i.where, i.reason) for i in items if isinstance(i, Refusal)] == [("ada/a_pipe", "not a regular file")]
+    assert [i.parts for i in items if isinstance(i, Entry)] == [("ada", "nb.ipynb")]
+
+
+def test_a_file_exactly_at_the_limit_is_read(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
+    entry, = walk_folder(tmp_path, Budget(Limits()))
+    assert entry.read(len(NOTEBOOK)) == NOTEBOOK
+    with pytest.raises(Refused, match=re.escape(f"larger than the {collect._mb(len(NOTEBOOK) - 1)} limit")):
+        entry.read(len(NOTEBOOK) - 1)
+
+
+def test_a_zip_in_a_folder_is_the_first_level_of_nesting(tmp_path):
+    """A zip directly in the source folder is one level deep: allowed with Limits(depth=1)."""
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "work.zip").write_bytes(zip_bytes({"nb.ipynb": NOTEBOOK}))
+    assert [e.parts for e in walk_folder(tmp_path, Budget(Limits(depth=1)))] == [("ada", "work.zip", "nb.ipynb")]
+
+
+def test_zip_times_in_a_folder_are_read_in_the_given_zone(tmp_path, los_angeles):
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "work.zip").write_bytes(zip_bytes({"nb.ipynb": NOTEBOOK}))  # 2026-10-01 12:00 local
+    entry, = walk_folder(tmp_path, Budget(Limits()), timezone=plus2)
+    assert entry.time == datetime.datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+
+
 # -- walking a zip ---------------------------------------------------------------------------
 
 def zip_bytes(members):
@@ -140,6 +183,20 @@ def test_nested_zips_to_the_depth_limit():
         ("ada/middle.zip/inner.zip", "zip nested more than 1 levels deep")]
 
 
+def test_a_nested_zip_may_be_larger_than_one_file():
+    inner = zip_bytes({"nb.ipynb": NOTEBOOK, "data.txt": bytes(200)})
+    outer = zip_bytes({"ada/inner.zip": inner})
+    assert [e.parts for e in walk(outer, Limits(file_bytes=len(inner) - 1))] == [
+        ("ada", "inner.zip", "nb.ipynb"), ("ada", "inner.zip", "data.txt")]
+
+
+def test_times_in_a_nested_zip_are_read_in_the_given_zone(los_angeles):
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    outer = zip_bytes({"ada/inner.zip": zip_bytes({"nb.ipynb": NOTEBOOK})})
+    entry, = walk(outer, timezone=plus2)
+    assert entry.time == datetime.datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+
+
 def test_a_broken_nested_zip_costs_that_entry_only():
     outer = zip_bytes({"ada/broken.zip": b"not a zip", "ada/nb.ipynb": NOTEBOOK})
     items = walk(outer)
@@ -177,6 +234,23 @@ def test_zip_time_from_the_utc_extended_stamp_after_other_fields(los_angeles):
     assert zip_entry_time(info) == datetime.datetime.fromtimestamp(1_790_000_000, UTC)
     info.extra = other + no_mtime
     assert zip_entry_time(info) == datetime.datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_a_utc_stamp_without_its_modification_time_is_not_read():
+    """The extended timestamp's flag bit 0 says a modification time follows; without it (an access
+    time only) or with fewer than 4 bytes of time, the DOS time is used."""
+    info = zipfile.ZipInfo("nb.ipynb", (2020, 1, 1, 0, 0, 0))
+    info.extra = struct.pack("<HHBi", 0x5455, 5, 2, 1_790_000_000)  # access time only
+    assert zip_entry_time(info) == datetime.datetime(2020, 1, 1, tzinfo=UTC)
+    info.extra = struct.pack("<HHB", 0x5455, 4, 1) + b"abc" + struct.pack("<HH", 0x000A, 0)  # cut short
+    assert zip_entry_time(info) == datetime.datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_a_utc_stamp_after_a_large_extra_field():
+    """Field lengths are unsigned: a field of 40 000 bytes is skipped whole."""
+    info = zipfile.ZipInfo("nb.ipynb", (2020, 1, 1, 0, 0, 0))
+    info.extra = struct.pack("<HH", 0x000A, 40_000) + bytes(40_000) + struct.pack("<HHBi", 0x5455, 5, 1, 1_790_000_000)
+    assert zip_entry_time(info) == datetime.datetime.fromtimestamp(1_790_000_000, UTC)
 
 
 def test_an_impossible_zip_date_becomes_1980():
@@ -229,6 +303,13 @@ def test_by_lms_name():
     assert refusals[0].reason == "name does not match the LMS pattern 'canvas' (no student id taken from it)"
     _, refusals = by_lms_name([entry("random.ipynb")], pattern)
     assert refusals[0].reason.startswith(f"name does not match the LMS pattern {pattern.pattern!r}")
+
+
+def test_a_refusal_inside_a_top_folder_names_its_student():
+    """A download with a top folder: the student comes from the first component that matches."""
+    pattern = compile_pattern(r"(?P<student>\d+)-")
+    _, refusals = by_lms_name([Refusal("Submissions/1001-work.zip/link", "symbolic link")], pattern, {"1001": "ada"})
+    assert refusals[0].student == "ada"
 
 
 def test_lms_pattern_without_an_original_group():
@@ -420,6 +501,13 @@ def test_summary():
     assert summary([]) == "student  status  detail\n0 collected, 0 unchanged, 0 refused"
 
 
+def test_summary_keeps_one_line_per_outcome():
+    """A refused id or file name may hold a line break ("carol\n"): it is shown escaped."""
+    lines = summary([Outcome("carol\n", "refused", "a\r\nb.ipynb: bad"), Outcome("ada", "collected")]).splitlines()
+    assert lines == ["student  status     detail", "carol\\n  refused    a\\r\\nb.ipynb: bad", "ada      collected",
+                     "1 collected, 0 unchanged, 1 refused"]
+
+
 def test_roster_ids_without_a_gradebook(tmp_path):
     assert collect.roster_ids(CourseConfig(root=tmp_path)) == (set(), {})
 
@@ -429,9 +517,9 @@ def test_run_argument_errors(tmp_path, monkeypatch):
     base = dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None, zip_timezone="UTC",
                 max_file_mb=20.0, max_total_mb=1024.0, check_owner=True, dry_run=False)
     config = CourseConfig(root=tmp_path)
-    with pytest.raises(SystemExit, match="give a SOURCE"):
+    with pytest.raises(SystemExit, match=r"^give a SOURCE \(folder or \.zip\) or --from-exchange$"):
         collect.run(SimpleNamespace(**base), config)
-    with pytest.raises(SystemExit, match="not both"):
+    with pytest.raises(SystemExit, match="^give either a SOURCE or --from-exchange, not both$"):
         collect.run(SimpleNamespace(**dict(base, source="x", from_exchange=True)), config)
     with pytest.raises(SystemExit, match="unknown time zone 'Mars/Olympus'"):
         collect.run(SimpleNamespace(**dict(base, source="x", zip_timezone="Mars/Olympus")), config)
@@ -492,6 +580,54 @@ def test_collect_exchange_takes_what_exchange_accepts(tmp_path, monkeypatch, los
     assert (folder / "submission_secret.txt").read_text() == "secret"
 
 
+def inbound_folder(tmp_path, name):
+    folder = tmp_path / "inbound" / name
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_collect_exchange_checks_owners_unless_told_and_goes_on_after_a_refusal(tmp_path, monkeypatch, los_angeles):
+    """Owners are checked by default; a refused entry does not stop the others; a notebook may sit
+    in a subfolder and a zip is opened; roster students are named."""
+    import autograder.exchange
+    from autograder.exchange import InboundEntry
+
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    monkeypatch.setattr(collect, "roster_ids", lambda config: ({"bo"}, {}))
+    forged = inbound_folder(tmp_path, "bo+hw+x")
+    ada = inbound_folder(tmp_path, "ada+hw+y")
+    (ada / "sub").mkdir()
+    (ada / "sub" / "nb.ipynb").write_bytes(NOTEBOOK)
+    (ada / "extra.zip").write_bytes(zip_bytes({"notes.txt": b"hello"}))
+    entries = [InboundEntry("bo", forged, problem="written by user mallory, not bo"),
+               InboundEntry("ada", ada, time=datetime.datetime(2026, 10, 2, 1, 0, tzinfo=UTC))]
+    calls = []
+    monkeypatch.setattr(autograder.exchange, "exchange_submissions",
+                        lambda config, assignment, check_owner: calls.append((config, assignment, check_owner))
+                        or entries)
+    config = CourseConfig(root=tmp_path / "course")
+    outcomes = collect.collect_exchange(config, "hw")
+    assert calls == [(config, "hw", True)]
+    assert [(o.student, o.status, o.detail) for o in outcomes] == [
+        ("ada", "collected", "ignored: ada/extra.zip/notes.txt; not on the roster"),
+        ("bo", "refused", "bo+hw+x: written by user mallory, not bo")]
+    assert (config.submitted("ada", "hw") / "nb.ipynb").read_bytes() == NOTEBOOK
+
+
+def test_collect_exchange_dry_run_writes_nothing(tmp_path, monkeypatch):
+    import autograder.exchange
+    from autograder.exchange import InboundEntry
+
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    ada = inbound_folder(tmp_path, "ada+hw+y")
+    (ada / "nb.ipynb").write_bytes(NOTEBOOK)
+    monkeypatch.setattr(autograder.exchange, "exchange_submissions", lambda config, assignment, check_owner: [
+        InboundEntry("ada", ada, time=datetime.datetime(2026, 10, 2, tzinfo=UTC))])
+    config = CourseConfig(root=tmp_path / "course")
+    assert collect.collect_exchange(config, "hw", dry_run=True) == [Outcome("ada", "collected (dry run)", "")]
+    assert not config.submitted().exists()
+
+
 def test_collect_arguments():
     import argparse
 
@@ -509,13 +645,18 @@ def test_collect_arguments():
                               dry_run=True)
     with pytest.raises(SystemExit):
         parser.parse_args(["hw", "--layout", "other"])
+    assert parser.parse_args(["hw", "--layout", "folders"]).layout == "folders"
     text = " ".join(parser.format_help().split())
     for phrase in ["assignment id, e.g. scoring_functions", "a folder STUDENT_ID/NOTEBOOK.ipynb, or an LMS download .zip",
                    "collect from nbgrader's exchange (course.toml: exchange, course_id)",
-                   "LMS file name pattern: canvas, moodle, or a regex", "how student ids are found",
+                   "LMS file name pattern: canvas, moodle, or a regex with a group (?P<student>...) (default: "
+                   "course.toml [lms] filename_pattern, else canvas)",
+                   "how student ids are found: folder names or LMS file names (default: lms for a .zip or with "
+                   "--pattern, folders otherwise)",
                    "time zone of zip entry times without a UTC timestamp (default: UTC)",
                    "largest notebook taken (default: 20)", "most read from one download, nested zips included "
-                   "(default: 1024)", "--from-exchange: take entries whatever user wrote them",
+                   "(default: 1024)", "--from-exchange: take entries whatever user wrote them (only for hubs where every student "
+                   "runs as one system user; see INSTRUCTORS.md)",
                    "report what would be collected, write nothing"]:
         assert re.search(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", text), phrase  # not inside other text
 
