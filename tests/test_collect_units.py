@@ -167,6 +167,30 @@ def test_walk_zip_refuses_encrypted_members():
     assert [(i.where, i.reason) for i in walk(bytes(data))] == [("ada/nb.ipynb", "encrypted")]
 
 
+def test_walk_zip_goes_on_after_an_encrypted_member():
+    data = bytearray(zip_bytes({"ada/a.ipynb": NOTEBOOK, "ada/nb.ipynb": NOTEBOOK}))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the first member's headers only
+        at = data.find(signature)
+        data[at + offset] |= 1
+    items = walk(bytes(data))
+    assert [(i.where, i.reason) for i in items if isinstance(i, Refusal)] == [("ada/a.ipynb", "encrypted")]
+    assert [i.parts for i in items if isinstance(i, Entry)] == [("ada", "nb.ipynb")]
+
+
+def test_empty_path_components_are_dropped():
+    entry, = walk(zip_bytes({"ada//nb.ipynb": NOTEBOOK}))
+    assert entry.parts == ("ada", "nb.ipynb")
+
+
+def test_refusals_inside_a_nested_zip_name_the_whole_path():
+    crowded = zip_bytes({f"{i}.txt": b"" for i in range(4)})
+    unsafe = zip_bytes({"../evil.ipynb": NOTEBOOK})
+    outer = zip_bytes({"ada/crowded.zip": crowded, "bo/unsafe.zip": unsafe})
+    assert [(i.where, i.reason) for i in walk(outer, Limits(entries=3))] == [
+        ("ada/crowded.zip", "4 entries, more than the limit of 3"),
+        ("bo/unsafe.zip/../evil.ipynb", "path climbs out of its folder with '..' (refused)")]
+
+
 def test_walk_zip_refuses_too_many_entries():
     data = zip_bytes({f"ada/{i}.txt": b"" for i in range(4)})
     assert [(i.where, i.reason) for i in walk(data, Limits(entries=3))] == [
@@ -253,6 +277,15 @@ def test_a_utc_stamp_after_a_large_extra_field():
     assert zip_entry_time(info) == datetime.datetime.fromtimestamp(1_790_000_000, UTC)
 
 
+def test_a_utc_stamp_with_access_time_too_and_before_1970():
+    """Info-ZIP writes the modification and the access time (flags 3, 9 bytes); times are signed."""
+    info = zipfile.ZipInfo("nb.ipynb", (2020, 1, 1, 0, 0, 0))
+    info.extra = struct.pack("<HHBii", 0x5455, 9, 3, 1_790_000_000, 1_800_000_000)
+    assert zip_entry_time(info) == datetime.datetime.fromtimestamp(1_790_000_000, UTC)
+    info.extra = struct.pack("<HHBi", 0x5455, 5, 1, -1)
+    assert zip_entry_time(info) == datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def test_an_impossible_zip_date_becomes_1980():
     info = zipfile.ZipInfo("nb.ipynb", (2026, 1, 1, 0, 0, 0))
     info.date_time = (2026, 2, 31, 0, 0, 0)
@@ -263,6 +296,17 @@ def test_an_impossible_zip_date_becomes_1980():
 
 def entry(*parts, time=datetime.datetime(2026, 10, 1, tzinfo=UTC), data=NOTEBOOK):
     return Entry(tuple(parts), time, len(data), lambda limit: data)
+
+
+@pytest.mark.parametrize("name", ["/abs.ipynb", "\\abs.ipynb", "C:/x.ipynb", "c:\\x.ipynb", "z:x.ipynb"])
+def test_absolute_member_names_are_refused(name):
+    assert collect.entry_name_problem(name) == "absolute path (refused: it would be written outside its folder)"
+
+
+def test_member_names():
+    assert collect.entry_name_problem("ada/nb.ipynb") == ""
+    assert collect.entry_name_problem("ada\\..\\..\\x") == "path climbs out of its folder with '..' (refused)"
+    assert collect.entry_name_problem("ada/n\x00b.ipynb") == "NUL character in the name"
 
 
 def test_compile_pattern():
@@ -379,9 +423,12 @@ def test_a_renamed_or_broken_notebook_is_copied_with_a_note(tmp_path):
 
 def test_refusals_of_one_student(tmp_path):
     found = collector(tmp_path)
-    assert found.collect_student("a+b", files(entry("a+b", "nb.ipynb")), Budget(Limits())) == Outcome(
+    assert found.collect_student("a+b", files(entry("a+b", "nb.ipynb"), entry("a+b", "x.txt")),
+                                 Budget(Limits())) == Outcome(
         "a+b", "refused", "invalid student id 'a+b' (letters, digits and _ . @ - only, starting with a letter "
-        "or digit, not ending with '.', at most 64 characters): a+b/nb.ipynb")
+        "or digit, not ending with '.', at most 64 characters): a+b/nb.ipynb, a+b/x.txt")
+    assert found.collect_student("ada", files(entry("ada", "x.txt"), entry("ada", "y.txt")),
+                                 Budget(Limits())) == Outcome("ada", "refused", "no nb.ipynb; ignored: ada/x.txt, ada/y.txt")
     assert found.collect_student("ada", files(entry("ada", "x.txt")), Budget(Limits())) == Outcome(
         "ada", "refused", "no nb.ipynb; ignored: ada/x.txt")
     big = Entry(("ada", "nb.ipynb"), datetime.datetime(2026, 10, 1, tzinfo=UTC), 30 * MB, lambda limit: b"")
@@ -394,6 +441,33 @@ def test_refusals_of_one_student(tmp_path):
     assert found.collect_student("ada", files(bad), Budget(Limits())) == Outcome(
         "ada", "refused", "ada/nb.ipynb: cannot be read (Bad CRC-32)")
     assert not found.config.submitted().exists()
+
+
+def test_only_files_read_out_of_a_zip_count_against_the_total(tmp_path):
+    """The total guards against zip bombs: a file on disk (its size known) does not count."""
+    found = collector(tmp_path)
+    outcome = found.collect_student("ada", files(entry("ada", "nb.ipynb")), Budget(Limits(total_bytes=10)))
+    assert outcome == Outcome("ada", "collected", "")
+    zipped = Entry(("bo", "nb.ipynb"), datetime.datetime(2026, 10, 1, tzinfo=UTC), len(NOTEBOOK),
+                   lambda limit: NOTEBOOK, in_zip=True)
+    outcome = found.collect_student("bo", files(zipped), Budget(Limits(total_bytes=10)))
+    assert outcome == Outcome("bo", "refused", "bo/nb.ipynb: reading it would pass the 0.0 MB limit for the "
+                                               "whole download (a zip bomb?)")
+
+
+def test_a_submission_secret_is_kept_up_to_64_kib(tmp_path):
+    found = collector(tmp_path)
+    for size, kept in ((64 * 1024, True), (64 * 1024 + 1, False)):
+        (tmp_path / "secret").write_bytes(b"s" * size)
+        secret = Entry(("ada", "submission_secret.txt"), datetime.datetime(2026, 10, 1, tzinfo=UTC), size,
+                       collect._file_reader(tmp_path / "secret"))
+        sent = StudentFiles([("nb.ipynb", entry("ada", "nb.ipynb"))], "", {"submission_secret.txt": secret}, [])
+        outcome = found.collect_student("ada", sent, Budget(Limits()))
+        if kept:
+            assert outcome == Outcome("ada", "collected", "")
+            assert (found.config.submitted("ada", "hw") / "submission_secret.txt").stat().st_size == size
+        else:
+            assert outcome == Outcome("ada", "unchanged", "submission_secret.txt not kept (larger than the 0.1 MB limit)")
 
 
 def test_an_id_differing_only_in_case_from_one_collected_is_refused(tmp_path):
@@ -424,6 +498,14 @@ def test_choose_refuses_to_guess_between_equal_depths(tmp_path):
     assert reasons == ["nb.ipynb not collected: several files could be it (nb (1).ipynb, nb (2).ipynb)"]
 
 
+def test_choose_the_one_shallowest_over_several_deeper(tmp_path):
+    found = collector(tmp_path)
+    top, old, older = entry("ada", "nb.ipynb"), entry("ada", "x", "nb.ipynb"), entry("ada", "y", "nb.ipynb")
+    chosen, extra, reasons = found._choose([("nb.ipynb", old), ("nb.ipynb", top), ("nb.ipynb", older)])
+    assert chosen == {"nb": ("nb.ipynb", top)} and reasons == []
+    assert extra == ["ada/x/nb.ipynb", "ada/y/nb.ipynb"]
+
+
 def write(found, contents, kept=None, stamp="2026-10-01 12:00:00.000000 UTC"):
     return found._write("ada", contents, kept or {}, stamp)
 
@@ -443,6 +525,22 @@ def test_write_new_unchanged_stamped_and_replaced(tmp_path):
     assert (folder / TIMESTAMP_FILE).read_text() == "2026-10-02 00:00:00.000000 UTC"
     assert write(found, {"a.ipynb": b"1"}) == "replaced"
     assert sorted(p.name for p in folder.iterdir()) == ["a.ipynb", TIMESTAMP_FILE]
+
+
+def test_a_write_cut_short_leaves_no_old_time(tmp_path, monkeypatch):
+    """A changed submission whose notebook cannot be written (a full disk) loses its old
+    timestamp.txt: the next collect sees no time and writes the submission again."""
+    found = collector(tmp_path)
+    folder = found.config.submitted("ada", "hw")
+    assert write(found, {"nb.ipynb": b"1"}) == "collected"
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(collect, "write_atomic", full)
+    with pytest.raises(OSError):
+        write(found, {"nb.ipynb": b"2"}, stamp="2026-10-02 00:00:00.000000 UTC")
+    assert not (folder / TIMESTAMP_FILE).exists()
+    assert (folder / "nb.ipynb").read_bytes() == b"1"
 
 
 def test_write_dry_run_writes_nothing(tmp_path):
@@ -482,8 +580,11 @@ def test_add_stops_on_a_full_disk(tmp_path, monkeypatch):
     def collect_student(student, files, budget):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(found, "collect_student", collect_student)
-    with pytest.raises(SystemExit, match="collect stopped: the disk is full \\(writing the submission of ada"):
+    with pytest.raises(SystemExit) as stopped:
         found.add({"ada": files(entry("ada", "nb.ipynb"))}, [], Budget(Limits()))
+    assert str(stopped.value) == ("collect stopped: the disk is full (writing the submission of ada: [Errno 28] No "
+                                  "space left on device). The students collected before are kept; free some space "
+                                  "and run collect again.")
 
 
 def test_summary():
@@ -546,6 +647,31 @@ def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, c
     (source / "a+b").mkdir()
     (source / "a+b" / "nb.ipynb").write_bytes(NOTEBOOK)
     assert collect.run(args, config) == 1
+
+
+def test_collect_path_opens_zips_in_a_folder_in_the_given_zone(tmp_path, monkeypatch, los_angeles):
+    """A zip in the source folder is the first nesting level and its times are read in the zone given."""
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    source = tmp_path / "in"
+    (source / "ada").mkdir(parents=True)
+    (source / "ada" / "work.zip").write_bytes(zip_bytes({"nb.ipynb": NOTEBOOK}))  # 2026-10-01 12:00 in the zone
+    config = CourseConfig(root=tmp_path / "course")
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    outcomes = collect.collect_path(config, "hw", source, limits=Limits(depth=1), timezone=plus2)
+    assert outcomes == [Outcome("ada", "collected", "")]
+    assert (config.submitted("ada", "hw") / TIMESTAMP_FILE).read_text() == "2026-10-01 10:00:00.000000 UTC"
+
+
+def test_collect_path_of_a_download_with_zips_in_it(tmp_path, monkeypatch, los_angeles):
+    """An LMS download whose student entry is itself a zip: one nesting level, times in the zone given."""
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    download = tmp_path / "download.zip"
+    download.write_bytes(zip_bytes({"smithada_1001_77_work.zip": zip_bytes({"nb.ipynb": NOTEBOOK})}))
+    config = CourseConfig(root=tmp_path / "course")
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    outcomes = collect.collect_path(config, "hw", download, limits=Limits(depth=1), timezone=plus2)
+    assert outcomes == [Outcome("1001", "collected", "")]
+    assert (config.submitted("1001", "hw") / TIMESTAMP_FILE).read_text() == "2026-10-01 10:00:00.000000 UTC"
 
 
 def test_collect_exchange_takes_what_exchange_accepts(tmp_path, monkeypatch, los_angeles):
