@@ -15,7 +15,8 @@ import sqlalchemy
 from nbgrader.api import Course, InvalidEntry, MissingEntry
 
 from autograder.config import CourseConfig
-from autograder.gradebook import gradebook_scores, open_gradebook, parse_timestamp, record_result
+from autograder.gradebook import (drop_stray_default_course, gradebook_scores, open_gradebook, parse_timestamp,
+                                  record_result)
 from autograder.results import FAILED, PASSED, QuestionResult, SubmissionResult
 
 
@@ -199,3 +200,45 @@ def test_three_lost_races_raise(course):
         assert racing.rollbacks == 3
     finally:
         gradebook.close()
+
+
+# -- nbgrader's stray "default_course" row ----------------------------------------------------
+
+def course_rows(config):
+    """{course id: its assignments' names} as the gradebook holds them."""
+    gradebook = open_gradebook(config)
+    try:
+        return {c.id: sorted(a.name for a in c.assignments) for c in gradebook.db.query(Course)}
+    finally:
+        gradebook.close()
+
+
+def open_as_nbgrader_does(config, assignment=None):
+    """Open the gradebook as nbgrader's preprocessors do (course id "default_course"), which adds
+    that course's row; with an assignment, one that belongs to it."""
+    with nbgrader.api.Gradebook(config.gradebook_url, course_id="default_course") as gradebook:
+        if assignment:
+            gradebook.add_assignment(assignment)
+
+
+def test_the_stray_default_course_row_is_dropped(course):
+    open_as_nbgrader_does(course)
+    assert course_rows(course) == {"unit-course": ["hw"], "default_course": []}
+    drop_stray_default_course(course.gradebook_url, "unit-course")
+    assert course_rows(course) == {"unit-course": ["hw"]}
+    drop_stray_default_course(course.gradebook_url, "unit-course")  # nothing left to drop
+    assert course_rows(course) == {"unit-course": ["hw"]}
+
+
+def test_a_default_course_with_an_assignment_is_kept(course):
+    open_as_nbgrader_does(course, assignment="ps0")
+    drop_stray_default_course(course.gradebook_url, "unit-course")
+    assert course_rows(course) == {"unit-course": ["hw"], "default_course": ["ps0"]}
+
+
+@pytest.mark.parametrize("course_id", ["default_course", "", None])
+def test_a_course_named_default_course_or_unnamed_keeps_its_row(course, course_id):
+    """A course whose own id is "default_course" (or that has none) has no stray row to drop."""
+    open_as_nbgrader_does(course)
+    drop_stray_default_course(course.gradebook_url, course_id)
+    assert course_rows(course) == {"unit-course": ["hw"], "default_course": []}
