@@ -261,9 +261,12 @@ def ascii_locale():
     locale.setlocale(locale.LC_CTYPE, old)
 
 
-def test_results_read_back_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+def test_results_json_is_ascii_and_reads_back_whatever_the_locale(tmp_path, ascii_locale):
+    """Messages in any language are escaped (\\uXXXX), so the file reads back the same under any
+    locale encoding; it is read as UTF-8 all the same."""
     config = config_for(tmp_path)
     written = sample()
     written.questions[1].messages = ["divide by √d", "注意力权重之和应为 1"]
-    save_result(config, written)
+    path = save_result(config, written)
+    assert path.read_bytes().isascii() and "\\u221a" in path.read_text(encoding="ascii")
     assert load_result(config, "ada", "hw") == written
