@@ -205,12 +205,17 @@ def test_three_lost_races_raise(course):
 # -- nbgrader's stray "default_course" row ----------------------------------------------------
 
 def course_rows(config):
-    """{course id: its assignments' names} as the gradebook holds them."""
-    gradebook = open_gradebook(config)
+    """{course id: its assignments' names} as the gradebook holds them (read with SQL: opening it
+    through nbgrader would add the course's row)."""
+    engine = sqlalchemy.create_engine(config.gradebook_url)
     try:
-        return {c.id: sorted(a.name for a in c.assignments) for c in gradebook.db.query(Course)}
+        with engine.connect() as connection:
+            rows = {course: [] for course, in connection.execute(sqlalchemy.text("SELECT id FROM course"))}
+            for name, course in connection.execute(sqlalchemy.text("SELECT name, course_id FROM assignment")):
+                rows[course].append(name)
     finally:
-        gradebook.close()
+        engine.dispose()
+    return {course: sorted(names) for course, names in rows.items()}
 
 
 def open_as_nbgrader_does(config, assignment=None):
@@ -242,3 +247,14 @@ def test_a_course_named_default_course_or_unnamed_keeps_its_row(course, course_i
     open_as_nbgrader_does(course)
     drop_stray_default_course(course.gradebook_url, course_id)
     assert course_rows(course) == {"unit-course": ["hw"], "default_course": []}
+
+
+def test_a_gradebook_nbgrader_made_alone_ends_with_the_courses_own_row(tmp_path, monkeypatch):
+    """A gradebook that only nbgrader's preprocessors have opened holds "default_course" alone;
+    afterwards it holds the course's own row instead."""
+    config = CourseConfig(root=tmp_path, course_id="unit-course")
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: "not-asked")  # a new gradebook
+    open_as_nbgrader_does(config)
+    assert course_rows(config) == {"default_course": []}
+    drop_stray_default_course(config.gradebook_url, "unit-course")
+    assert course_rows(config) == {"unit-course": []}
