@@ -674,6 +674,22 @@ def test_collect_path_of_a_download_with_zips_in_it(tmp_path, monkeypatch, los_a
     assert (config.submitted("1001", "hw") / TIMESTAMP_FILE).read_text() == "2026-10-01 10:00:00.000000 UTC"
 
 
+def big_notebook():
+    """A valid notebook of 21 MB, over the default limit for one file (20 MB)."""
+    return NOTEBOOK[:-1] + b" " * (21 * MB) + b"}"
+
+
+def test_collect_path_takes_a_file_up_to_the_limit_given(tmp_path, monkeypatch):
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    source = tmp_path / "in"
+    (source / "ada").mkdir(parents=True)
+    (source / "ada" / "nb.ipynb").write_bytes(big_notebook())
+    config = CourseConfig(root=tmp_path / "course")
+    assert collect.collect_path(config, "hw", source, limits=Limits(file_bytes=22 * MB)) == [
+        Outcome("ada", "collected", "")]
+    assert (config.submitted("ada", "hw") / "nb.ipynb").stat().st_size == len(big_notebook())
+
+
 def test_collect_exchange_takes_what_exchange_accepts(tmp_path, monkeypatch, los_angeles):
     import autograder.exchange
     from autograder.exchange import InboundEntry
@@ -752,6 +768,20 @@ def test_collect_exchange_dry_run_writes_nothing(tmp_path, monkeypatch):
     config = CourseConfig(root=tmp_path / "course")
     assert collect.collect_exchange(config, "hw", dry_run=True) == [Outcome("ada", "collected (dry run)", "")]
     assert not config.submitted().exists()
+
+
+def test_collect_exchange_takes_a_file_up_to_the_limit_given(tmp_path, monkeypatch):
+    import autograder.exchange
+    from autograder.exchange import InboundEntry
+
+    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    ada = inbound_folder(tmp_path, "ada+hw+y")
+    (ada / "nb.ipynb").write_bytes(big_notebook())
+    monkeypatch.setattr(autograder.exchange, "exchange_submissions", lambda config, assignment, check_owner: [
+        InboundEntry("ada", ada, time=datetime.datetime(2026, 10, 2, tzinfo=UTC))])
+    config = CourseConfig(root=tmp_path / "course")
+    assert collect.collect_exchange(config, "hw", limits=Limits(file_bytes=22 * MB)) == [
+        Outcome("ada", "collected", "")]
 
 
 def test_collect_arguments():
