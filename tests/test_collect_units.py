@@ -428,7 +428,8 @@ def test_refusals_of_one_student(tmp_path):
         "a+b", "refused", "invalid student id 'a+b' (letters, digits and _ . @ - only, starting with a letter "
         "or digit, not ending with '.', at most 64 characters): a+b/nb.ipynb, a+b/x.txt")
     assert found.collect_student("ada", files(entry("ada", "x.txt"), entry("ada", "y.txt")),
-                                 Budget(Limits())) == Outcome("ada", "refused", "no nb.ipynb; ignored: ada/x.txt, ada/y.txt")
+                                 Budget(Limits())) == Outcome("ada", "refused",
+                                                              "no nb.ipynb; ignored: ada/x.txt, ada/y.txt")
     assert found.collect_student("ada", files(entry("ada", "x.txt")), Budget(Limits())) == Outcome(
         "ada", "refused", "no nb.ipynb; ignored: ada/x.txt")
     big = Entry(("ada", "nb.ipynb"), datetime.datetime(2026, 10, 1, tzinfo=UTC), 30 * MB, lambda limit: b"")
@@ -455,19 +456,26 @@ def test_only_files_read_out_of_a_zip_count_against_the_total(tmp_path):
                                                "whole download (a zip bomb?)")
 
 
+def sent_with_secret(tmp_path, size):
+    """ada's notebook and an exchange submission_secret.txt of `size` bytes (read from disk)."""
+    (tmp_path / "secret").write_bytes(b"s" * size)
+    secret = Entry(("ada", "submission_secret.txt"), datetime.datetime(2026, 10, 1, tzinfo=UTC), size,
+                   collect._file_reader(tmp_path / "secret"))
+    return StudentFiles([("nb.ipynb", entry("ada", "nb.ipynb"))], "", {"submission_secret.txt": secret}, [])
+
+
 def test_a_submission_secret_is_kept_up_to_64_kib(tmp_path):
     found = collector(tmp_path)
-    for size, kept in ((64 * 1024, True), (64 * 1024 + 1, False)):
-        (tmp_path / "secret").write_bytes(b"s" * size)
-        secret = Entry(("ada", "submission_secret.txt"), datetime.datetime(2026, 10, 1, tzinfo=UTC), size,
-                       collect._file_reader(tmp_path / "secret"))
-        sent = StudentFiles([("nb.ipynb", entry("ada", "nb.ipynb"))], "", {"submission_secret.txt": secret}, [])
-        outcome = found.collect_student("ada", sent, Budget(Limits()))
-        if kept:
-            assert outcome == Outcome("ada", "collected", "")
-            assert (found.config.submitted("ada", "hw") / "submission_secret.txt").stat().st_size == size
-        else:
-            assert outcome == Outcome("ada", "unchanged", "submission_secret.txt not kept (larger than the 0.1 MB limit)")
+    assert found.collect_student("ada", sent_with_secret(tmp_path, 64 * 1024), Budget(Limits())) == Outcome(
+        "ada", "collected", "")
+    assert (found.config.submitted("ada", "hw") / "submission_secret.txt").stat().st_size == 64 * 1024
+
+
+def test_a_larger_submission_secret_is_left_with_a_note(tmp_path):
+    found = collector(tmp_path)
+    outcome = found.collect_student("ada", sent_with_secret(tmp_path, 64 * 1024 + 1), Budget(Limits()))
+    assert outcome == Outcome("ada", "collected", "submission_secret.txt not kept (larger than the 0.1 MB limit)")
+    assert not (found.config.submitted("ada", "hw") / "submission_secret.txt").exists()
 
 
 def test_an_id_differing_only_in_case_from_one_collected_is_refused(tmp_path):
@@ -811,8 +819,9 @@ def test_collect_arguments():
                    "--pattern, folders otherwise)",
                    "time zone of zip entry times without a UTC timestamp (default: UTC)",
                    "largest notebook taken (default: 20)", "most read from one download, nested zips included "
-                   "(default: 1024)", "--from-exchange: take entries whatever user wrote them (only for hubs where every student "
-                   "runs as one system user; see INSTRUCTORS.md)",
+                   "(default: 1024)",
+                   "--from-exchange: take entries whatever user wrote them (only for hubs where every student runs "
+                   "as one system user; see INSTRUCTORS.md)",
                    "report what would be collected, write nothing"]:
         assert re.search(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])", text), phrase  # not inside other text
 
