@@ -20,6 +20,7 @@ run with one message; what was recorded before stays, and the next run grades
 what is missing.
 """
 import concurrent.futures
+import contextlib
 import datetime
 import hashlib
 import json
@@ -114,14 +115,22 @@ def source_digest(config, assignment):
     return digest.hexdigest()
 
 
-def grade_submission(config, assignment, student, folder, digest, isolate=True, limits=None):
+def forget_sources(root):
+    """Drop the cached source notebooks read from below `root` (a Dask worker's temporary
+    course folder, deleted after each submission: its entries would only pile up)."""
+    for key in [key for key in _sources if Path(root) in key[0].parents]:
+        del _sources[key]
+
+
+def grade_submission(config, assignment, student, folder, digest, isolate=True, limits=None, sandbox_uid=None):
     """Judge one submission; always returns a SubmissionResult with every question.
 
     An exception while judging it costs this submission only: every question at 0
     (status fault) with the reason. Its digest is left empty, so the next run tries
-    it again. A full disk is said so, and stops the run when it is recorded."""
+    it again. A full disk is said so, and stops the run when it is recorded.
+    sandbox_uid: the uid the sandbox drops to (default: this pool worker's)."""
     try:
-        return judge_submission(config, assignment, student, folder, digest, isolate, limits)
+        return judge_submission(config, assignment, student, folder, digest, isolate, limits, sandbox_uid)
     except Exception as error:  # noqa: BLE001 - one submission's trouble must not stop the class
         reason = f"{type(error).__name__}: {error}"[:300]
         if disk_full(error):
@@ -129,7 +138,7 @@ def grade_submission(config, assignment, student, folder, digest, isolate=True, 
         return crashed_result(config, assignment, student, "", f"{reason} (graded again on the next run)")
 
 
-def judge_submission(config, assignment, student, folder, digest, isolate=True, limits=None):
+def judge_submission(config, assignment, student, folder, digest, isolate=True, limits=None, sandbox_uid=None):
     started = time.monotonic()
     names = course_notebooks(config, assignment)
     stamp = read_timestamp(folder)
@@ -163,7 +172,7 @@ def judge_submission(config, assignment, student, folder, digest, isolate=True, 
         instructor = {c.grade_id for c in source.cells if c.kind == "test" or (c.locked and c.kind != "solution")}
         code = [(index, text) for index, text, grade_id in cells if grade_id not in instructor]
         result.flags += [ReviewFlag(name, f.cell, f.line, f.rule, f.reason, f.code) for f in flag_code(code)]
-        judge = NotebookJudge(source, limits, isolate, _sandbox_uid)
+        judge = NotebookJudge(source, limits, isolate, _sandbox_uid if sandbox_uid is None else sandbox_uid)
         questions, faults, outputs = judge.grade(cells)
         course_root = Path(folder).parents[2]  # folder is COURSE/submitted/STUDENT/ASSIGNMENT
         write_autograded_notebook(course_root / "autograded" / student / assignment / f"{name}.ipynb",
@@ -338,23 +347,26 @@ def source_points(config, assignment):
 
 
 def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, students=None,
-                     limits=None, stream=sys.stderr, wait=False):
+                     limits=None, stream=sys.stderr, wait=False, scheduler=None):
     """Grade what is new or changed, or was graded against other tests (everything with
     force). Returns the list of results.
 
     One run per course at a time (COURSE/.grade.lock): another stops with a message,
-    or with wait waits for the first to end."""
+    or with wait waits for the first to end. scheduler: the address of a Dask scheduler
+    whose workers judge (autograder.cluster); None: a pool of `jobs` local processes."""
     course_notebooks(config, assignment)  # a clear message for an unknown assignment
     jobs = jobs or os.cpu_count() or 1
-    # Before anything is touched: the course's lock, and a sandbox uid for each worker.
-    with grading_lock(config, f"grading {assignment}", wait, stream), \
-            worker_uids(config.sandbox_uids, jobs, isolate) as leased:
-        return _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream)
+    # Before anything is touched: the course's lock, and a sandbox uid for each local
+    # worker (a cluster's workers lease theirs on their own hosts).
+    local_uids = contextlib.nullcontext([]) if scheduler else worker_uids(config.sandbox_uids, jobs, isolate)
+    with grading_lock(config, f"grading {assignment}", wait, stream), local_uids as leased:
+        return _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream,
+                                     scheduler)
 
 
-def _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream):
-    """grade_assignment's work, with one worker per uid of `leased` (None: no uid to drop to)."""
-    jobs = len(leased)
+def _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream, scheduler=None):
+    """grade_assignment's work, with one worker per uid of `leased` (None: no uid to drop to),
+    or on the Dask cluster at `scheduler`."""
     ensure_course(config, assignment)
     refused = []
     folders = submission_folders(config, assignment, refused)
@@ -366,43 +378,61 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
     todo, counts = select_submissions(config, assignment, folders, tests_digest, force)
     print(summary_line(assignment, len(folders), counts, force), file=stream)
     progress = Progress(len(todo), stream)
-    results, failures = [], {}
+    results = []
     with open_gradebook(config) as gradebook:
-        while todo:
-            # Each worker takes one of the leased uids: its sandbox runs under it.
-            context = multiprocessing.get_context("fork")
-            uids = context.Queue()
-            for uid in leased:
-                uids.put(uid)
-            with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                                        initargs=(uids, os.getpid())) as pool:
-                futures = {pool.submit(grade_submission, config, assignment, student, folder, digest, isolate, limits):
-                           student for student, (folder, digest) in todo.items()}
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        student = futures[future]
-                        result = future.result()
-                        result.source_digest = tests_digest
-                        record(config, result, gradebook)
-                        results.append(result)
-                        progress.update(result)
-                        del todo[student]
-                except SystemExit:  # a full disk: stop now, not after the queued submissions
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-                except BrokenProcessPool as error:
-                    # A worker died (not a student's process: those are sandboxed). The
-                    # submissions in flight are tried again; repeat offenders are recorded.
-                    for student in list(todo):
-                        failures[student] = failures.get(student, 0) + 1
-                        if failures[student] >= MAX_POOL_FAILURES:
-                            folder, digest = todo.pop(student)
-                            result = crashed_result(config, assignment, student, digest, f"worker died ({error})")
-                            result.source_digest = tests_digest
-                            record(config, result, gradebook)
-                            results.append(result)
-                            progress.update(result)
+        def record_judged(result):
+            """Record a judged submission once: a task the cluster ran again after losing
+            its worker may be reported twice; only the first counts."""
+            if result.student not in todo:
+                return
+            result.source_digest = tests_digest
+            record(config, result, gradebook)
+            results.append(result)
+            progress.update(result)
+            del todo[result.student]
+
+        # The one place where the backend is chosen; recording is the same for both.
+        if scheduler and todo:  # nothing to judge: no need for the cluster to be up
+            from autograder.cluster import judge_on_cluster
+
+            with contextlib.closing(judge_on_cluster(scheduler, config, assignment, dict(todo),
+                                                     isolate, limits)) as judged:
+                for result in judged:  # a full disk (SystemExit) closes it: its tasks are cancelled
+                    record_judged(result)
+        else:
+            _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, record_judged)
     return results
+
+
+def _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, record_judged):
+    """Judge `todo` ({student: (folder, digest)}) in a pool of forked processes, one per uid of
+    `leased`, handing each result to record_judged (which removes its student from todo)."""
+    jobs = len(leased)
+    failures = {}
+    while todo:
+        # Each worker takes one of the leased uids: its sandbox runs under it.
+        context = multiprocessing.get_context("fork")
+        uids = context.Queue()
+        for uid in leased:
+            uids.put(uid)
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                                    initargs=(uids, os.getpid())) as pool:
+            futures = {pool.submit(grade_submission, config, assignment, student, folder, digest, isolate, limits):
+                       student for student, (folder, digest) in todo.items()}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    record_judged(future.result())
+            except SystemExit:  # a full disk: stop now, not after the queued submissions
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            except BrokenProcessPool as error:
+                # A worker died (not a student's process: those are sandboxed). The
+                # submissions in flight are tried again; repeat offenders are recorded.
+                for student in list(todo):
+                    failures[student] = failures.get(student, 0) + 1
+                    if failures[student] >= MAX_POOL_FAILURES:
+                        folder, digest = todo[student]
+                        record_judged(crashed_result(config, assignment, student, digest, f"worker died ({error})"))
 
 
 # Why a submission is graded (or not) in this run.
@@ -464,14 +494,25 @@ def add_arguments(parser):
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run student code without bubblewrap (only for code you trust: "
                              "measuring the sandbox's cost, or a machine without bwrap)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="judge on the workers of this Dask scheduler instead of local processes; "
+                             "this process still records everything (see INSTRUCTORS.md)")
 
 
 def run(args, config):
     if args.jobs is not None and args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
+    if args.scheduler:
+        from autograder.cluster import check_address
+
+        check_address(args.scheduler)
+    if args.jobs is not None and args.scheduler:
+        raise SystemExit("--jobs sets the local pool; with --scheduler, the cluster's workers judge "
+                         "(start more of them for more at once)")
     started = time.monotonic()
     results = grade_assignment(config, args.assignment, args.jobs, args.force,
-                               isolate=not args.no_sandbox, students=args.students, wait=args.wait)
+                               isolate=not args.no_sandbox, students=args.students, wait=args.wait,
+                               scheduler=args.scheduler)
     problems = [r for r in results if r.status != "graded"]
     elapsed = time.monotonic() - started
     print(f"graded {len(results)} submissions of {args.assignment} in {elapsed:.1f} s"
