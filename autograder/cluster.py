@@ -80,7 +80,10 @@ def worker_sandbox_uid(isolate):
     if not isolate or os.geteuid() != 0:
         return None
     if getattr(_thread_uids, "lease", None) is None:
-        _thread_uids.lease = Lease(configured_range(), 1)
+        try:
+            _thread_uids.lease = Lease(configured_range(), 1)
+        except SystemExit as stop:  # a task must fail with the reason, not end the worker's thread
+            raise RuntimeError(f"this worker cannot lease a sandbox uid: {stop}") from None
     return _thread_uids.lease.uids[0]
 
 

@@ -234,3 +234,18 @@ def test_bad_scheduler_address(tmp_path, tool_env):
     run = subprocess.run(command + ["--scheduler", "tcp://127.0.0.1:1", "--jobs", "2"], env=tool_env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode != 0 and "--jobs sets the local pool" in run.stderr
+
+
+def test_worker_uid_trouble_fails_the_task_not_the_worker(monkeypatch):
+    """A worker that cannot lease a sandbox uid fails the task with the reason (SystemExit
+    would end the worker's thread instead); without the sandbox no uid is needed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.cluster import worker_sandbox_uid
+
+    monkeypatch.setenv("AUTOGRADER_SANDBOX_UIDS", "nonsense")
+    with ThreadPoolExecutor(1) as fresh_thread:  # the lease is per thread: a thread without one
+        assert fresh_thread.submit(worker_sandbox_uid, False).result() is None
+        if os.geteuid() == 0:
+            with pytest.raises(RuntimeError, match="cannot lease a sandbox uid: .*expected a uid range"):
+                fresh_thread.submit(worker_sandbox_uid, True).result()
