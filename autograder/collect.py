@@ -25,8 +25,10 @@ autograder.submissions.STUDENT_ID (letters, digits and _ . @ -, see INSTRUCTORS.
 or differ only in case from one already collected;
 LMS file names that do not match the pattern (never guessed); zip entries with
 an absolute path or a ".." that climbs out, symbolic links, encrypted entries,
-files over the size limit, zips nested too deeply or too big in total.
-Nothing is ever extracted to disk: zip members are read in memory.
+files over the size limit, zips nested too deeply or too big in total
+(autograder.archive reads folders and zips and says what it refuses; this
+module decides who sent what and writes it). Nothing is ever extracted to disk:
+zip members are read in memory.
 
 LMS file name patterns (a regular expression with a named group "student",
 matched at the start of each file or folder name in the download; set it in
@@ -42,15 +44,12 @@ Exit status: 0 when nothing was refused, 1 when something was (the rest is colle
 """
 import contextlib
 import datetime
-import io
-import os
 import re
-import stat
-import struct
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from autograder.archive import MB, Budget, Limits, Refusal, Refused, walk_folder, walk_zip
 from autograder.course import course_notebooks
 from autograder.results import disk_full, write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
@@ -65,43 +64,6 @@ DEFAULT_PATTERN = "canvas"
 
 # Files an exchange submission carries besides the notebooks; kept with them.
 EXCHANGE_FILES = ("submission_secret.txt",)
-# Clutter that zip tools and Jupyter add; skipped without a word.
-JUNK = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db", "desktop.ini"}
-
-MB = 1 << 20
-
-
-@dataclass
-class Limits:
-    file_bytes: int = 20 * MB  # one notebook (or other file read)
-    total_bytes: int = 1024 * MB  # everything read from a download, nested zips included
-    depth: int = 3  # zips inside zips inside the download
-    entries: int = 100_000  # members of one zip
-
-
-class Refused(Exception):
-    """A file or folder that collect will not take, and why."""
-
-
-@dataclass
-class Entry:
-    """One file of a source: where it is, when it was written, how to read it."""
-    parts: tuple  # path components from the top of the source
-    time: datetime.datetime  # aware
-    size: int
-    read: object  # callable(limit) -> bytes
-    in_zip: bool = False  # counts against the download's total (a zip bomb's output would)
-
-    @property
-    def display(self):
-        return "/".join(self.parts)
-
-
-@dataclass
-class Refusal:
-    where: str
-    reason: str
-    student: str = ""
 
 
 @dataclass
@@ -117,159 +79,6 @@ class Outcome:
     student: str
     status: str  # "collected" (new), "replaced" (changed), "unchanged", "refused"; dry run: "... (dry run)"
     detail: str = ""
-
-
-class Budget:
-    """Bytes read so far from one source, against Limits.total_bytes."""
-
-    def __init__(self, limits):
-        self.limits = limits
-        self.used = 0
-
-    def take(self, size, what, count=True):
-        if size > self.limits.file_bytes and not what.lower().endswith(".zip"):
-            raise Refused(f"{_mb(size)} is more than the {_mb(self.limits.file_bytes)} limit for one file")
-        if not count:
-            return
-        if self.used + size > self.limits.total_bytes:
-            raise Refused(f"reading it would pass the {_mb(self.limits.total_bytes)} limit for the "
-                          "whole download (a zip bomb?)")
-        self.used += size
-
-
-def _mb(size):
-    return f"{size / MB:.1f} MB"
-
-
-# ---------------------------------------------------------------- walking sources
-
-def walk_folder(root, budget, prefix=(), depth=0, timezone=datetime.timezone.utc):
-    """Entries of a folder (and of the zips in it); symbolic links are refused, never followed."""
-    root = Path(root)
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        rel = Path(folder).relative_to(root).parts
-        for name in sorted(dirs):
-            if name in JUNK or (root / Path(*rel, name)).is_symlink():
-                if name not in JUNK:
-                    yield Refusal("/".join(prefix + rel + (name,)), "symbolic link (not followed)")
-                dirs.remove(name)
-        dirs.sort()
-        for name in sorted(files):
-            if name in JUNK:
-                continue
-            path = Path(folder) / name
-            parts = prefix + rel + (name,)
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                yield Refusal("/".join(parts), "symbolic link (not followed)")
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                yield Refusal("/".join(parts), "not a regular file")
-                continue
-            moment = datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc)
-            if name.lower().endswith(".zip"):
-                yield from _open_nested(parts, info.st_size, _file_reader(path), budget, depth, timezone)
-            else:
-                yield Entry(parts, moment, info.st_size, _file_reader(path))
-
-
-def _file_reader(path):
-    def read(limit):
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise Refused(f"larger than the {_mb(limit)} limit")
-        return data
-    return read
-
-
-def walk_zip(archive, budget, prefix=(), depth=0, timezone=datetime.timezone.utc):
-    """Entries of an open ZipFile, nested zips opened in memory."""
-    members = archive.infolist()
-    if len(members) > budget.limits.entries:
-        yield Refusal("/".join(prefix) or "the zip", f"{len(members)} entries, more than the "
-                      f"limit of {budget.limits.entries}")
-        return
-    for info in members:
-        shown = "/".join(prefix + (info.filename,))
-        problem = entry_name_problem(info.filename)
-        if problem:
-            yield Refusal(shown, problem)
-            continue
-        parts = prefix + tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
-        if info.is_dir() or not parts or JUNK & set(parts):
-            continue
-        if stat.S_ISLNK(info.external_attr >> 16):
-            yield Refusal(shown, "symbolic link (not followed)")
-            continue
-        if info.flag_bits & 0x1:
-            yield Refusal(shown, "encrypted")
-            continue
-        reader = _zip_reader(archive, info)
-        if parts[-1].lower().endswith(".zip"):
-            yield from _open_nested(parts, info.file_size, reader, budget, depth, timezone)
-        else:
-            yield Entry(parts, zip_entry_time(info, timezone), info.file_size, reader, in_zip=True)
-
-
-def _zip_reader(archive, info):
-    def read(limit):
-        if info.file_size > limit:
-            raise Refused(f"{_mb(info.file_size)} is more than the {_mb(limit)} limit for one file")
-        with archive.open(info) as handle:  # reads at most file_size bytes, checks the CRC
-            data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise Refused(f"larger than the {_mb(limit)} limit")
-        return data
-    return read
-
-
-def _open_nested(parts, size, reader, budget, depth, timezone=datetime.timezone.utc):
-    shown = "/".join(parts)
-    if depth + 1 > budget.limits.depth:
-        yield Refusal(shown, f"zip nested more than {budget.limits.depth} levels deep")
-        return
-    try:
-        budget.take(size, shown)
-        data = reader(budget.limits.total_bytes)
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except Refused as refusal:
-        yield Refusal(shown, str(refusal))
-        return
-    except Exception as error:  # whatever a broken zip raises, it is that entry's problem only
-        yield Refusal(shown, f"not a readable zip ({error})")
-        return
-    # Left open: its entries are read later, only those that are chosen.
-    yield from walk_zip(archive, budget, parts, depth + 1, timezone)
-
-
-def entry_name_problem(name):
-    """Why a zip member's name is unsafe, or "" when it is a plain relative path."""
-    text = name.replace("\\", "/")
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
-        return "absolute path (refused: it would be written outside its folder)"
-    if ".." in PurePosixPath(text).parts:
-        return "path climbs out of its folder with '..' (refused)"
-    if "\x00" in text:
-        return "NUL character in the name"
-    return ""
-
-
-def zip_entry_time(info, timezone=datetime.timezone.utc):
-    """The member's modification time: its UTC extended timestamp if it has one,
-    else its DOS date_time read in `timezone`."""
-    extra = info.extra
-    while len(extra) >= 4:
-        kind, length = struct.unpack("<HH", extra[:4])
-        body = extra[4:4 + length]
-        if kind == 0x5455 and len(body) >= 5 and body[0] & 1:
-            seconds = struct.unpack("<i", body[1:5])[0]
-            return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-        extra = extra[4 + length:]
-    try:
-        return datetime.datetime(*info.date_time, tzinfo=timezone)
-    except ValueError:
-        return datetime.datetime(1980, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 # ---------------------------------------------------------------- who sent what

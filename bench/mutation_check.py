@@ -32,6 +32,7 @@ MODULES = {
     "results": ["tests/test_results.py"],
     "gradebook": ["tests/test_gradebook_units.py"],
     "collect": ["tests/test_collect_units.py", "tests/test_collect.py"],
+    "archive": ["tests/test_collect_units.py", "tests/test_collect.py"],
 }
 KILLED = {1, 3, 36, 24, -24, 152, 255, -11, -9}  # a test failed, pytest broke, a timeout or a crash
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import collect
+from autograder import archive, collect
+from autograder.archive import Limits, entry_name_problem, zip_entry_time
 from autograder.cli import main
-from autograder.collect import Limits, collect_path, entry_name_problem, zip_entry_time
+from autograder.collect import collect_path
 from autograder.config import load_config
 from autograder.submissions import match_notebooks, read_timestamp
 from submission_factory import make_submission, write_submission
@@ -162,10 +163,10 @@ def test_canvas_zip_with_nested_zips_renamed_notebooks_and_hostile_entries(confi
 
 def test_zip_entry_over_the_size_limit_is_refused(config, tmp_path, notebook_bytes):
     download = tmp_path / "canvas.zip"
-    huge = notebook_bytes + b" " * (2 * collect.MB)  # compresses to almost nothing
+    huge = notebook_bytes + b" " * (2 * archive.MB)  # compresses to almost nothing
     download.write_bytes(zip_bytes({"smithalice_111_222_scoring_functions.ipynb": huge,
                                     "jonesbob_333_444_scoring_functions.ipynb": notebook_bytes}))
-    outcomes = collect_path(config, ASSIGNMENT, download, limits=Limits(file_bytes=collect.MB))
+    outcomes = collect_path(config, ASSIGNMENT, download, limits=Limits(file_bytes=archive.MB))
     assert statuses(outcomes) == {"333": "collected"}
     assert any(r.startswith("111 ") and "more than the 1.0 MB limit" in r for r in refusals(outcomes))
     assert not config.submitted("111").exists()
@@ -181,9 +182,9 @@ def test_zip_bombs_are_refused_by_total_size_and_nesting_depth(config, tmp_path,
     assert statuses(outcomes) == {}
     assert any("nested more than 3 levels deep" in r for r in refusals(outcomes))
 
-    many = {f"student{i}_{i}00_1_scoring_functions.ipynb": b"{" + b" " * collect.MB for i in range(1, 6)}
+    many = {f"student{i}_{i}00_1_scoring_functions.ipynb": b"{" + b" " * archive.MB for i in range(1, 6)}
     download.write_bytes(zip_bytes({"part.zip": zip_bytes(many)}))
-    limits = Limits(file_bytes=2 * collect.MB, total_bytes=int(3.5 * collect.MB))
+    limits = Limits(file_bytes=2 * archive.MB, total_bytes=int(3.5 * archive.MB))
     outcomes = collect_path(config, ASSIGNMENT, download, limits=limits)
     assert download.stat().st_size < 100_000  # 5 MB of notebooks
     assert sorted(statuses(outcomes)) == ["100", "200", "300"]
@@ -337,14 +338,14 @@ def test_match_notebooks(files, expected, matched):
 
 def test_zip_entry_that_lies_about_its_size_is_refused(config, tmp_path, notebook_bytes):
     """A header claiming 100 bytes for a 3 MB member: reading stops at 100 and the CRC fails."""
-    data = bytearray(zip_bytes({"smithalice_111_222_scoring_functions.ipynb": notebook_bytes + b" " * 3 * collect.MB}))
+    data = bytearray(zip_bytes({"smithalice_111_222_scoring_functions.ipynb": notebook_bytes + b" " * 3 * archive.MB}))
     local = data.index(b"PK\x03\x04")
     central = data.index(b"PK\x01\x02")
     data[local + 22:local + 26] = (100).to_bytes(4, "little")
     data[central + 24:central + 28] = (100).to_bytes(4, "little")
     download = tmp_path / "liar.zip"
     download.write_bytes(bytes(data))
-    outcomes = collect_path(config, ASSIGNMENT, download, limits=Limits(file_bytes=collect.MB))
+    outcomes = collect_path(config, ASSIGNMENT, download, limits=Limits(file_bytes=archive.MB))
     assert statuses(outcomes) == {}
     assert any(r.startswith("111 ") and "cannot be read" in r for r in refusals(outcomes))
     assert not config.submitted().exists()

@@ -1,5 +1,6 @@
-"""autograder.collect, function by function: limits, walking folders and zips, who sent what,
-which file is taken, where the submission time comes from (always UTC), and what is written.
+"""autograder.archive and autograder.collect, function by function: limits, walking folders and
+zips (archive); who sent what, which file is taken, where the submission time comes from
+(always UTC), and what is written (collect).
 Fast unit tests without the command line (tests/test_collect.py runs whole collections); see
 CONTRIBUTING.md, "Mutation check"."""
 import datetime
@@ -13,10 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder import collect
-from autograder.collect import (Budget, Collector, Entry, Limits, Outcome, Refusal, Refused, StudentFiles,
-                                by_lms_name, by_student_folder, compile_pattern, summary, walk_folder, walk_zip,
-                                zip_entry_time)
+from autograder import archive, collect
+from autograder.archive import Budget, Entry, Limits, Refusal, Refused, walk_folder, walk_zip, zip_entry_time
+from autograder.collect import Collector, Outcome, StudentFiles, by_lms_name, by_student_folder, compile_pattern, summary
 from autograder.config import CourseConfig
 from autograder.submissions import TIMESTAMP_FILE
 
@@ -49,7 +49,7 @@ def test_a_zip_may_be_larger_than_one_file():
 
 
 def test_mb():
-    assert collect._mb(3 * MB // 2) == "1.5 MB"
+    assert archive._mb(3 * MB // 2) == "1.5 MB"
 
 
 # -- walking a folder ------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_a_file_exactly_at_the_limit_is_read(tmp_path):
     (tmp_path / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
     entry, = walk_folder(tmp_path, Budget(Limits()))
     assert entry.read(len(NOTEBOOK)) == NOTEBOOK
-    with pytest.raises(Refused, match=re.escape(f"larger than the {collect._mb(len(NOTEBOOK) - 1)} limit")):
+    with pytest.raises(Refused, match=re.escape(f"larger than the {archive._mb(len(NOTEBOOK) - 1)} limit")):
         entry.read(len(NOTEBOOK) - 1)
 
 
@@ -300,13 +300,13 @@ def entry(*parts, time=datetime.datetime(2026, 10, 1, tzinfo=UTC), data=NOTEBOOK
 
 @pytest.mark.parametrize("name", ["/abs.ipynb", "\\abs.ipynb", "C:/x.ipynb", "c:\\x.ipynb", "z:x.ipynb"])
 def test_absolute_member_names_are_refused(name):
-    assert collect.entry_name_problem(name) == "absolute path (refused: it would be written outside its folder)"
+    assert archive.entry_name_problem(name) == "absolute path (refused: it would be written outside its folder)"
 
 
 def test_member_names():
-    assert collect.entry_name_problem("ada/nb.ipynb") == ""
-    assert collect.entry_name_problem("ada\\..\\..\\x") == "path climbs out of its folder with '..' (refused)"
-    assert collect.entry_name_problem("ada/n\x00b.ipynb") == "NUL character in the name"
+    assert archive.entry_name_problem("ada/nb.ipynb") == ""
+    assert archive.entry_name_problem("ada\\..\\..\\x") == "path climbs out of its folder with '..' (refused)"
+    assert archive.entry_name_problem("ada/n\x00b.ipynb") == "NUL character in the name"
 
 
 def test_compile_pattern():
@@ -460,7 +460,7 @@ def sent_with_secret(tmp_path, size):
     """ada's notebook and an exchange submission_secret.txt of `size` bytes (read from disk)."""
     (tmp_path / "secret").write_bytes(b"s" * size)
     secret = Entry(("ada", "submission_secret.txt"), datetime.datetime(2026, 10, 1, tzinfo=UTC), size,
-                   collect._file_reader(tmp_path / "secret"))
+                   archive._file_reader(tmp_path / "secret"))
     return StudentFiles([("nb.ipynb", entry("ada", "nb.ipynb"))], "", {"submission_secret.txt": secret}, [])
 
 
