@@ -115,6 +115,22 @@ def generate_assignments(course_root, assignment_ids, db_url, course_id="", solu
     return generate_from_course_source(course_root, assignment_ids, db_url, course_id)
 
 
+def prepare_course(config, assignment_ids, solutions_dir=SOLUTIONS_DIR):
+    """Put the assignments' sources in the course folder and record them in its gradebook.
+
+    Idempotent: run by `release`, `demo` and, when needed, by `grade`. Also writes
+    COURSE/nbgrader_config.py and the due dates into the gradebook, so nbgrader's own
+    tools run in the course folder see the course as our commands do.
+    """
+    from autograder.nbgrader_config import record_due_dates, write_nbgrader_config
+
+    config.root.mkdir(parents=True, exist_ok=True)
+    write_nbgrader_config(config)
+    api = generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id, solutions_dir)
+    record_due_dates(config, assignment_ids)
+    return api
+
+
 def generate_from_course_source(course_root, assignment_ids, db_url, course_id=""):
     """Run nbgrader's generate_assignment on the source notebooks already in
     course_root/source (an instructor may edit them there, without solutions/): it

@@ -313,8 +313,7 @@ def ensure_course(config, assignment):
     exports and results.json agree. solutions/ is not read then."""
     from nbgrader.api import MissingEntry
 
-    from autograder.course import generate_from_course_source
-    from autograder.release import prepare_course
+    from autograder.course import generate_from_course_source, prepare_course
 
     if any(config.source(assignment).glob("*.ipynb")) and any(config.release(assignment).glob("*.ipynb")):
         with open_gradebook(config) as gradebook:

@@ -4,7 +4,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.course import EXERCISES_DIR, SOLUTIONS_DIR, assignments, generate_assignments
+from autograder.course import EXERCISES_DIR, assignments, generate_assignments, prepare_course
 from autograder.exercise_i18n import MissingTranslation, write_twin
 
 
@@ -29,22 +29,6 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
                 released = Path(shutil.copyfile(notebook, target / notebook.name))
                 written += [released, write_twin(released, assignment)]
     return written
-
-
-def prepare_course(config, assignment_ids, solutions_dir=SOLUTIONS_DIR):
-    """Put the assignments' sources in the course folder and record them in its gradebook.
-
-    Idempotent: run by `release`, `demo` and, when needed, by `grade`. Also writes
-    COURSE/nbgrader_config.py and the due dates into the gradebook, so nbgrader's own
-    tools run in the course folder see the course as our commands do.
-    """
-    from autograder.nbgrader_config import record_due_dates, write_nbgrader_config
-
-    config.root.mkdir(parents=True, exist_ok=True)
-    write_nbgrader_config(config)
-    api = generate_assignments(config.root, assignment_ids, config.gradebook_url, config.course_id, solutions_dir)
-    record_due_dates(config, assignment_ids)
-    return api
 
 
 def add_arguments(parser):

@@ -20,10 +20,9 @@ import pytest
 
 from autograder import grading
 from autograder.config import CourseConfig, load_config
-from autograder.course import COURSE_ROOT, SOLUTIONS_DIR, read_notebook
+from autograder.course import COURSE_ROOT, SOLUTIONS_DIR, prepare_course, read_notebook
 from autograder.grading import (CHANGED, FORCED, NEW, TESTS_CHANGED, UNCHANGED, grade_assignment, source_digest,
                                 why_grade)
-from autograder.release import prepare_course
 from autograder.results import SubmissionResult, load_result, results_path
 from submission_factory import make_submission, reference_answers, write_submission
 

@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy
 
 from autograder.config import load_config
-from autograder.course import SOLUTIONS_DIR, source_notebooks
+from autograder.course import SOLUTIONS_DIR, prepare_course, source_notebooks
 from autograder.gradebook import gradebook_scores, open_gradebook, record_result
-from autograder.release import prepare_course
 from autograder.results import PASSED, QuestionResult, SubmissionResult
 from postgres_server import create_database
 from submission_factory import make_submission, reference_answers, write_submission

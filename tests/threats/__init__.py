@@ -42,7 +42,7 @@ def prepare(course, assignments=(SCORING,)):
     """Release the corpus's frozen assignments into a course folder, as `release` does:
     what `grade` then reads (it prepares the course from solutions/ only when it is not)."""
     from autograder.config import load_config
-    from autograder.release import prepare_course
+    from autograder.course import prepare_course
 
     prepare_course(load_config(course), list(assignments), solutions_dir=SOLUTIONS_DIR)
 
