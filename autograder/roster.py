@@ -24,7 +24,6 @@ from pathlib import Path
 
 from autograder.submissions import student_id_problem
 
-FIELDS = ("id", "first_name", "last_name", "email", "lms_user_id")
 ALIASES = {
     # not "student" or "name": LMS exports use those for the student's name
     "id": {"id", "studentid", "studentnumber", "studentno", "username", "login", "loginid", "netid",
