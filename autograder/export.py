@@ -36,340 +36,26 @@ date or no submission time means no penalty.
 
 Each file is written atomically (a temporary file renamed over the old one).
 """
-import csv
-import datetime
-import io
-import json
-import math
 import sys
-from dataclasses import dataclass, field
 
-from autograder.results import load_results, write_atomic
+from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, add_assignment_arguments,
+                                     check_rows, collect, csv_text, final_scores, question_rows,
+                                     select_assignments, total_rows)
+from autograder.results import write_atomic
 
-QUESTION_COLUMNS = ["student_id", "assignment", "notebook", "question", "score", "max_score", "status"]
-CHECK_COLUMNS = ["student_id", "assignment", "notebook", "question", "check", "score", "points", "status"]
-TOTAL_COLUMNS = ["student_id", "assignment", "raw_score", "max_score", "submitted", "due",
-                 "late_days", "penalty", "final_score", "status"]
 # Canvas reads these five columns first, then one column per assignment; a column
 # it does not know becomes a new assignment, so nothing else goes in this file.
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 # Moodle lets the instructor map "ID number" (useridnumber) or "Email address" (useremail).
 MOODLE_COLUMNS = ["ID number", "Email address", "First name", "Last name"]
 
-NO_SUBMISSION = "no submission"
-MANUAL = "manual"  # an instructor's formgrader score replaced the autograder's
 GRADED = "graded"
-DAY = datetime.timedelta(days=1)
-
-
-@dataclass
-class Student:
-    id: str
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    lms_user_id: str = ""
-
-
-@dataclass
-class QuestionScore:
-    notebook: str
-    question: str
-    score: float
-    max_score: float
-    status: str
-
-
-@dataclass
-class Total:
-    """One student's grade for one assignment."""
-    student: str
-    assignment: str
-    raw_score: float
-    max_score: float
-    submitted: datetime.datetime = None  # aware (UTC) or None
-    due: datetime.datetime = None  # aware (UTC) or None, extension included
-    late_days: int = 0
-    penalty: float = 0.0  # points taken off
-    status: str = NO_SUBMISSION
-    questions: list = field(default_factory=list)  # QuestionScore, in notebook order
-    result: object = None  # the SubmissionResult, or None
-
-    @property
-    def final_score(self):
-        return max(self.raw_score - self.penalty, 0.0)
-
-    @property
-    def submitted_something(self):
-        return self.status != NO_SUBMISSION
-
-
-@dataclass
-class Grades:
-    """Everything the export and the report need, read once."""
-    assignments: list  # names, in export order
-    roster: dict  # student id -> Student, sorted by id
-    totals: dict  # assignment -> [Total], sorted by student
-    questions: dict  # assignment -> [(notebook, question, max_score)], in notebook order
-
-
-# -- the late-penalty rule ---------------------------------------------------
-
-def late_days(submitted, due):
-    """Started days (24 h) between due and submitted; 0 when on time or unknown."""
-    if submitted is None or due is None or submitted <= due:
-        return 0
-    return math.ceil((submitted - due) / DAY)
-
-
-def penalty_fraction(days, per_day, maximum):
-    """The fraction of the score lost for `days` started days late."""
-    cap = min(max(maximum, 0.0), 1.0)
-    return min(max(per_day * days, 0.0), cap)
-
-
-def as_utc(moment):
-    """An aware UTC datetime; a naive one is taken as UTC (nbgrader's convention)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
-
-
-def parse_time(text):
-    """An ISO 8601 submission time as aware UTC, or None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        return as_utc(datetime.datetime.fromisoformat(text.strip()))
-    except ValueError:
-        return None
-
-
-# -- reading the grades --------------------------------------------------------
-
-def graded_assignments(config):
-    """Assignments with at least one saved result, sorted."""
-    return sorted({result.assignment for result in load_results(config)})
-
-
-def _gradebook_exists(config):
-    if config.db_url:
-        return True
-    return (config.root / "gradebook.db").exists()
-
-
-def collect(config, assignments):
-    """Read results.json files and the gradebook into Grades for these assignments."""
-    gradebook = None
-    if _gradebook_exists(config):
-        from autograder.gradebook import open_gradebook
-        gradebook = open_gradebook(config)
-    try:
-        roster = _roster(gradebook)
-        results = {a: {r.student: r for r in load_results(config, a)} for a in assignments}
-        for found in results.values():
-            for student in found:
-                roster.setdefault(student, Student(student))
-        roster = dict(sorted(roster.items()))
-        totals, questions = {}, {}
-        for assignment in assignments:
-            questions[assignment] = _questions(config, gradebook, assignment, results[assignment].values())
-            book = _gradebook_view(gradebook, assignment)
-            totals[assignment] = [
-                _total(config, assignment, student, questions[assignment], results[assignment].get(student), book)
-                for student in roster]
-        return Grades(list(assignments), roster, totals, questions)
-    finally:
-        if gradebook is not None:
-            gradebook.close()
-
-
-def _roster(gradebook):
-    """The gradebook's students. One whose id breaks the student id rule (added to
-    the gradebook by other means, "carol\n") gets no row: an LMS would read it as
-    another student's. It is named on stderr."""
-    from autograder.submissions import student_id_problem
-
-    if gradebook is None:
-        return {}
-    roster = {}
-    for s in gradebook.students:
-        problem = student_id_problem(s.id)
-        if problem:
-            print(f"export: gradebook student left out: {problem}", file=sys.stderr)
-            continue
-        roster[s.id] = Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
-    return roster
-
-
-def _questions(config, gradebook, assignment, results):
-    """[(notebook, question, max_score)] in the order of the source notebooks.
-
-    The gradebook is the authority on which questions exist and their points;
-    results.json files fill in when there is no gradebook.
-    """
-    from nbgrader.api import MissingEntry
-
-    found = {}
-    if gradebook is not None:
-        try:
-            notebooks = gradebook.find_assignment(assignment).notebooks
-        except MissingEntry:  # graded, but not released into this course folder
-            notebooks = []
-        for notebook in notebooks:
-            for cell in notebook.grade_cells:
-                found[(notebook.name, cell.name)] = float(cell.max_score)
-    for result in results:
-        for q in result.questions:
-            found.setdefault((q.notebook, q.question), float(q.max_score))
-    order = _source_order(config, assignment)
-    keys = sorted(found, key=lambda key: (order.get(key, (len(order), 0)), key))
-    return [(notebook, question, found[(notebook, question)]) for notebook, question in keys]
-
-
-def _source_order(config, assignment):
-    """{(notebook, grade_id): position} from COURSE/source/ASSIGNMENT/*.ipynb."""
-    order = {}
-    for path in sorted((config.root / "source" / assignment).glob("*.ipynb")):
-        try:
-            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        except (OSError, ValueError):
-            continue
-        for index, cell in enumerate(cells):
-            grading = cell.get("metadata", {}).get("nbgrader", {})
-            if grading.get("grade") and grading.get("grade_id"):
-                order[(path.stem, grading["grade_id"])] = (len(order), index)
-    return order
-
-
-@dataclass
-class _BookView:
-    scores: dict  # (student, notebook, question) -> score (a manual score wins)
-    manual: set  # (student, notebook, question) with a manual score
-    timestamps: dict  # student -> submission time (aware UTC) or None
-    extensions: dict  # student -> timedelta
-    duedate: datetime.datetime = None  # the assignment's due date in the gradebook
-
-
-def _gradebook_view(gradebook, assignment):
-    view = _BookView({}, set(), {}, {})
-    if gradebook is None:
-        return view
-    from nbgrader.api import MissingEntry
-
-    from autograder.gradebook import gradebook_scores
-    from autograder.manual_grades import set_by_hand
-    try:
-        record = gradebook.find_assignment(assignment)
-    except MissingEntry:
-        return view
-    view.duedate = as_utc(record.duedate)
-    view.scores = gradebook_scores(gradebook, assignment)
-    view.manual = set_by_hand(gradebook, assignment)  # a manual score or extra credit
-    for submission in record.submissions:
-        student = submission.student.id
-        view.timestamps[student] = as_utc(submission.timestamp)
-        if submission.extension:
-            view.extensions[student] = submission.extension
-    return view
-
-
-def due_date(config, assignment, book, student):
-    """The student's due date: course.toml's, else the gradebook's, plus any extension."""
-    due = as_utc(config.due.get(assignment)) or book.duedate
-    if due is not None and student in book.extensions:
-        due = due + book.extensions[student]
-    return due
-
-
-def _total(config, assignment, student, questions, result, book):
-    total = Total(student, assignment, 0.0, sum(q[2] for q in questions))
-    total.due = due_date(config, assignment, book, student)
-    if result is None and student not in book.timestamps:
-        total.questions = [QuestionScore(nb, q, 0.0, top, NO_SUBMISSION) for nb, q, top in questions]
-        return total
-    by_question = {(q.notebook, q.question): q for q in result.questions} if result else {}
-    for notebook, question, top in questions:
-        key = (student, notebook, question)
-        mine = by_question.get((notebook, question))
-        status = mine.status if mine else "missing"
-        score = mine.score if mine else 0.0
-        if key in book.scores:
-            score = book.scores[key]
-        if key in book.manual:
-            status = MANUAL
-        total.questions.append(QuestionScore(notebook, question, float(score), top, status))
-    total.raw_score = sum(q.score for q in total.questions)
-    total.result = result
-    total.status = result.status if result else "graded in nbgrader only"
-    total.submitted = (parse_time(result.timestamp) if result else None) or book.timestamps.get(student)
-    total.late_days = late_days(total.submitted, total.due)
-    fraction = penalty_fraction(total.late_days, config.late_penalty_per_day, config.late_penalty_max)
-    total.penalty = max(total.raw_score, 0.0) * fraction
-    return total
-
-
-# -- writing -------------------------------------------------------------------
-
-def number(value):
-    """A score as text: at most 4 decimals, no trailing zeros ("6.4", "10", "0")."""
-    text = f"{round(float(value), 4):.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def _time(moment):
-    return moment.isoformat() if moment is not None else ""
-
-
-def csv_text(header, rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def question_rows(grades):
-    for assignment in grades.assignments:
-        for total in grades.totals[assignment]:
-            for q in total.questions:
-                yield [total.student, assignment, q.notebook, q.question,
-                       number(q.score), number(q.max_score), q.status]
-
-
-def check_rows(grades):
-    """The autograder's named checks (a score set by hand in the formgrader is in
-    questions.csv; it does not say which check it changed)."""
-    for assignment in grades.assignments:
-        for total in grades.totals[assignment]:
-            for q in total.result.questions if total.result else []:
-                for check in q.checks:
-                    yield [total.student, assignment, q.notebook, q.question, check.name,
-                           number(check.score), number(check.points), check.status]
-
-
-def total_rows(grades):
-    for assignment in grades.assignments:
-        for t in grades.totals[assignment]:
-            yield [t.student, assignment, number(t.raw_score), number(t.max_score), _time(t.submitted),
-                   _time(t.due), t.late_days, number(t.penalty), number(t.final_score), t.status]
-
-
-def _finals(grades):
-    """{student: [final score text per assignment]} for the LMS files."""
-    finals = {student: [] for student in grades.roster}
-    for assignment in grades.assignments:
-        for total in grades.totals[assignment]:
-            finals[total.student].append(number(total.final_score))
-    return finals
 
 
 def canvas_rows(grades):
     """Student is "Last, First" (the student id when the roster has no name); ID is the
     Canvas user id (the gradebook's lms_user_id); SIS User ID is the nbgrader student id."""
-    finals = _finals(grades)
+    finals = final_scores(grades)
     for student in grades.roster.values():
         names = ", ".join(part for part in (student.last_name, student.first_name) if part)
         yield [names or student.id, student.lms_user_id, student.id, "", ""] + finals[student.id]
@@ -377,7 +63,7 @@ def canvas_rows(grades):
 
 def moodle_rows(grades):
     """ID number is the nbgrader student id; map it, or Email address, in Moodle's import."""
-    finals = _finals(grades)
+    finals = final_scores(grades)
     for student in grades.roster.values():
         yield [student.id, student.email, student.first_name, student.last_name] + finals[student.id]
 
@@ -400,24 +86,8 @@ def write_exports(config, grades):
     return written
 
 
-def select_assignments(config, requested):
-    """The assignments to export/report, or an error message."""
-    graded = graded_assignments(config)
-    if not graded:
-        return None, (f"nothing is graded yet: no results in {config.autograded()}; "
-                      "run `python -m autograder grade ASSIGNMENT` first")
-    if not requested:
-        return graded, ""
-    missing = [name for name in requested if name not in graded]
-    if missing:
-        return None, (f"no graded submissions for {', '.join(missing)}; "
-                      f"graded assignments: {', '.join(graded)}")
-    return list(dict.fromkeys(requested)), ""
-
-
 def add_arguments(parser):
-    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="assignment ids (default: every assignment with graded submissions)")
+    add_assignment_arguments(parser)
 
 
 def run(args, config):

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median
 
-# report takes the same arguments as export and reads the same grades.
-from autograder.export import add_arguments, collect, csv_text, number, select_assignments  # noqa: F401
+from autograder.grade_tables import add_assignment_arguments, collect, csv_text, number, select_assignments
 from autograder.results import MISSING, PASSED, write_atomic
 
 FLAG_COLUMNS = ["student_id", "assignment", "notebook", "cell", "line", "rule", "reason", "code"]
@@ -433,6 +432,10 @@ def write_report(config, grades):
     write_atomic(folder / "summary.txt", summary_text(grades, hardest, found, images, failed_checks(results)))
     write_atomic(folder / "flags.csv", csv_text(FLAG_COLUMNS, flag_rows(grades)))
     return images + [folder / "summary.txt", folder / "flags.csv"]
+
+
+def add_arguments(parser):
+    add_assignment_arguments(parser)  # the assignments of export: report reads the same grades
 
 
 def run(args, config):

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module -> the fast tests that pin it
 MODULES = {
     "submissions": ["tests/test_submissions.py"],
+    "grade_tables": ["tests/test_export_units.py"],
     "export": ["tests/test_export_units.py"],
     "results": ["tests/test_results.py"],
     "gradebook": ["tests/test_gradebook_units.py"],

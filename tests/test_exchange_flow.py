@@ -331,7 +331,7 @@ def test_grade_and_feedback_end_to_end(flow, capsys):
 
 def test_the_backdated_submission_pays_the_late_penalty(flow):
     """After grading: carl claimed two days before the due date; he pays for the day he was late."""
-    from autograder.export import collect as read_grades
+    from autograder.grade_tables import collect as read_grades
 
     totals = {total.student: total for total in read_grades(flow.config, [ASSIGNMENT]).totals[ASSIGNMENT]}
     carl = totals["carl"]

@@ -14,7 +14,7 @@ import pytest
 from autograder import cli
 from autograder.config import load_config
 from autograder.course import prepare_course
-from autograder.export import late_days, number, penalty_fraction
+from autograder.grade_tables import late_days, number, penalty_fraction
 from autograder.gradebook import open_gradebook, record_result
 from autograder.results import FAILED, ERROR, FAULT, MISSING, PASSED, QuestionResult, ReviewFlag, \
     SubmissionResult, save_result

@@ -1,8 +1,8 @@
-"""autograder.export, function by function, without nbgrader: results.json files written by hand
-and a stand-in gradebook (the attributes export reads from nbgrader's). tests/test_export.py runs
-the whole export once on a real gradebook; these pin each rule so a mutation of it fails a test
-of its own (see CONTRIBUTING.md, "Mutation check"). Time tests run under America/Los_Angeles:
-every time is UTC whatever the machine's zone.
+"""autograder.grade_tables and autograder.export, function by function, without nbgrader: results.json
+files written by hand and a stand-in gradebook (the attributes grade_tables reads from nbgrader's).
+tests/test_export.py runs the whole export once on a real gradebook; these pin each rule so a
+mutation of it fails a test of its own (see CONTRIBUTING.md, "Mutation check"). Time tests run
+under America/Los_Angeles: every time is UTC whatever the machine's zone.
 """
 import csv
 import datetime
@@ -14,15 +14,15 @@ import pytest
 from nbgrader.api import MissingEntry
 
 import autograder.gradebook
-from autograder import export
+from autograder import export, grade_tables
 from autograder.config import CourseConfig
-from autograder.export import (GRADED, MANUAL, NO_SUBMISSION, Grades, QuestionScore, Student, Total,
-                               _BookView)
+from autograder.grade_tables import MANUAL, NO_SUBMISSION, Grades, QuestionScore, Student, Total, _BookView
 from autograder.results import FAILED, MISSING, PASSED, QuestionResult, SubmissionResult, save_result
 
 UTC = datetime.timezone.utc
 PLUS2 = datetime.timezone(datetime.timedelta(hours=2))
 DUE = datetime.datetime(2026, 10, 1, 23, 59, tzinfo=UTC)
+GRADED = "graded"  # the status of a submission graded normally (SubmissionResult.status)
 
 
 @pytest.fixture(autouse=True)
@@ -89,11 +89,11 @@ def gb_assignment(cells=(), submissions=(), duedate=None):
     (DUE + datetime.timedelta(days=1, seconds=1), 2), (DUE + datetime.timedelta(hours=34), 2),
 ])
 def test_late_days_are_started_days(submitted, expected):
-    assert export.late_days(submitted, DUE) == expected
+    assert grade_tables.late_days(submitted, DUE) == expected
 
 
 def test_no_due_date_no_late_days():
-    assert export.late_days(DUE, None) == 0
+    assert grade_tables.late_days(DUE, None) == 0
 
 
 @pytest.mark.parametrize("days, per_day, maximum, expected", [
@@ -103,14 +103,14 @@ def test_no_due_date_no_late_days():
     (3, -0.1, 1.0, 0.0),  # a negative rate gives nothing back
 ])
 def test_penalty_fraction(days, per_day, maximum, expected):
-    assert export.penalty_fraction(days, per_day, maximum) == pytest.approx(expected)
+    assert grade_tables.penalty_fraction(days, per_day, maximum) == pytest.approx(expected)
 
 
 def test_as_utc():
-    assert export.as_utc(None) is None
-    naive = export.as_utc(datetime.datetime(2026, 10, 1, 12, 0))
+    assert grade_tables.as_utc(None) is None
+    naive = grade_tables.as_utc(datetime.datetime(2026, 10, 1, 12, 0))
     assert naive == datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC) and naive.tzinfo is UTC
-    shifted = export.as_utc(datetime.datetime(2026, 10, 1, 12, 0, tzinfo=PLUS2))
+    shifted = grade_tables.as_utc(datetime.datetime(2026, 10, 1, 12, 0, tzinfo=PLUS2))
     assert shifted.hour == 10 and shifted.tzinfo is UTC
 
 
@@ -120,7 +120,7 @@ def test_as_utc():
     ("", None), (None, None), ("not a time", None),
 ])
 def test_parse_time(text, expected):
-    moment = export.parse_time(text)
+    moment = grade_tables.parse_time(text)
     assert moment == expected
     if expected is not None:
         assert moment.tzinfo is UTC and moment.hour == expected.hour
@@ -129,54 +129,54 @@ def test_parse_time(text, expected):
 def test_due_date_from_course_toml_else_gradebook_plus_extension(tmp_path):
     config = config_for(tmp_path, due={"hw": datetime.datetime(2026, 10, 2, 1, 59, tzinfo=PLUS2)})
     book = _BookView({}, set(), {}, {"bea": datetime.timedelta(days=2)}, duedate=DUE + datetime.timedelta(days=9))
-    assert export.due_date(config, "hw", book, "al") == DUE
-    assert export.due_date(config, "hw", book, "bea") == DUE + datetime.timedelta(days=2)
-    assert export.due_date(config, "other", book, "al") == DUE + datetime.timedelta(days=9)
-    assert export.due_date(config, "other", _BookView({}, set(), {}, {"al": datetime.timedelta(1)}), "al") is None
+    assert grade_tables.due_date(config, "hw", book, "al") == DUE
+    assert grade_tables.due_date(config, "hw", book, "bea") == DUE + datetime.timedelta(days=2)
+    assert grade_tables.due_date(config, "other", book, "al") == DUE + datetime.timedelta(days=9)
+    assert grade_tables.due_date(config, "other", _BookView({}, set(), {}, {"al": datetime.timedelta(1)}), "al") is None
 
 
 # -- reading the grades ---------------------------------------------------------------------
 
 def test_graded_assignments(tmp_path):
     config = config_for(tmp_path)
-    assert export.graded_assignments(config) == []
+    assert grade_tables.graded_assignments(config) == []
     for student, assignment in (("b", "two"), ("a", "one"), ("c", "two")):
         save_result(config, result(student, assignment))
-    assert export.graded_assignments(config) == ["one", "two"]
+    assert grade_tables.graded_assignments(config) == ["one", "two"]
 
 
 def test_a_gradebook_is_a_file_or_a_url(tmp_path):
-    assert not export._gradebook_exists(config_for(tmp_path))
-    assert export._gradebook_exists(config_for(tmp_path, db_url="postgresql://grader@db/course"))
+    assert not grade_tables._gradebook_exists(config_for(tmp_path))
+    assert grade_tables._gradebook_exists(config_for(tmp_path, db_url="postgresql://grader@db/course"))
     (tmp_path / "gradebook.db").write_bytes(b"")
-    assert export._gradebook_exists(config_for(tmp_path))
+    assert grade_tables._gradebook_exists(config_for(tmp_path))
 
 
 def test_roster_from_the_gradebook(capsys):
-    assert export._roster(None) == {}
+    assert grade_tables._roster(None) == {}
     book = FakeGradebook([gb_student("ada", "Ada", "Lovelace", "ada@example.org", "1001"),
                           gb_student("carol\n", "Carol"), gb_student("bo")])
-    assert export._roster(book) == {"ada": Student("ada", "Ada", "Lovelace", "ada@example.org", "1001"),
+    assert grade_tables._roster(book) == {"ada": Student("ada", "Ada", "Lovelace", "ada@example.org", "1001"),
                                     "bo": Student("bo", "", "", "", "")}
     assert "export: gradebook student left out: invalid student id 'carol\\n'" in capsys.readouterr().err
 
 
 def test_questions_from_results_alone_in_name_order(tmp_path):
     results = [result("a", q2=(1, 2, PASSED)), result("b", q1=(0, 3, FAILED), q2=(2, 2, PASSED))]
-    assert export._questions(config_for(tmp_path), None, "hw", results) == [("nb", "q1", 3.0), ("nb", "q2", 2.0)]
+    assert grade_tables._questions(config_for(tmp_path), None, "hw", results) == [("nb", "q1", 3.0), ("nb", "q2", 2.0)]
 
 
 def test_questions_the_gradebook_knows_win_and_results_add_the_rest(tmp_path):
     book = FakeGradebook(assignments={"hw": gb_assignment([("nb", "q1", 5), ("nb", "q2", 2)])})
     results = [result("a", q1=(1, 4, PASSED), q9=(1, 1, PASSED))]
-    found = export._questions(config_for(tmp_path), book, "hw", results)
+    found = grade_tables._questions(config_for(tmp_path), book, "hw", results)
     assert found == [("nb", "q1", 5.0), ("nb", "q2", 2.0), ("nb", "q9", 1.0)]
     assert all(isinstance(top, float) for _, _, top in found)
 
 
 def test_questions_of_an_assignment_the_gradebook_lacks_come_from_results(tmp_path):
     book = FakeGradebook(assignments={})
-    assert export._questions(config_for(tmp_path), book, "hw", [result("a", q1=(1, 4, PASSED))]) == [
+    assert grade_tables._questions(config_for(tmp_path), book, "hw", [result("a", q1=(1, 4, PASSED))]) == [
         ("nb", "q1", 4.0)]
 
 
@@ -192,12 +192,12 @@ def write_source(config, assignment, notebook, cells):
 
 def test_source_order(tmp_path):
     config = config_for(tmp_path)
-    assert export._source_order(config, "hw") == {}
+    assert grade_tables._source_order(config, "hw") == {}
     write_source(config, "hw", "b_nb", [("z_first", True), (None, False), ("answer", False), ("a_second", True)])
     write_source(config, "hw", "a_nb", [("only", True)])
     (config.root / "source" / "hw" / "0_broken.ipynb").write_text("{not json", encoding="utf-8")  # read first
     (config.root / "source" / "hw" / "1_no_cells.ipynb").write_text("{}", encoding="utf-8")
-    assert export._source_order(config, "hw") == {("a_nb", "only"): (0, 0), ("b_nb", "z_first"): (1, 0),
+    assert grade_tables._source_order(config, "hw") == {("a_nb", "only"): (0, 0), ("b_nb", "z_first"): (1, 0),
                                                   ("b_nb", "a_second"): (2, 3)}
 
 
@@ -217,7 +217,7 @@ def test_source_order_reads_utf8_notebooks_whatever_the_locale(tmp_path):
     old = locale.setlocale(locale.LC_CTYPE)
     locale.setlocale(locale.LC_CTYPE, "C")
     try:
-        assert export._source_order(config, "hw") == {("nb", "q_b"): (0, 1), ("nb", "q_a"): (1, 2)}
+        assert grade_tables._source_order(config, "hw") == {("nb", "q_b"): (0, 1), ("nb", "q_a"): (1, 2)}
     finally:
         locale.setlocale(locale.LC_CTYPE, old)
 
@@ -226,12 +226,12 @@ def test_questions_follow_the_source_notebooks_then_the_unknown_by_name(tmp_path
     config = config_for(tmp_path)
     write_source(config, "hw", "nb", [("q_b", True), ("q_a", True)])
     results = [result("a", q_a=(1, 1, PASSED), extra=(1, 1, PASSED), q_b=(1, 1, PASSED), another=(0, 1, FAILED))]
-    assert [q for _, q, _ in export._questions(config, None, "hw", results)] == ["q_b", "q_a", "another", "extra"]
+    assert [q for _, q, _ in grade_tables._questions(config, None, "hw", results)] == ["q_b", "q_a", "another", "extra"]
 
 
 def test_gradebook_view(tmp_path):
-    assert export._gradebook_view(None, "hw") == _BookView({}, set(), {}, {})
-    assert export._gradebook_view(FakeGradebook(), "hw") == _BookView({}, set(), {}, {})
+    assert grade_tables._gradebook_view(None, "hw") == _BookView({}, set(), {}, {})
+    assert grade_tables._gradebook_view(FakeGradebook(), "hw") == _BookView({}, set(), {}, {})
     submissions = [
         gb_submission("al", {"nb": [grade("q1", 2.0), grade("q2", 1.0, manual_score=1.0)]},
                       timestamp=datetime.datetime(2026, 10, 1, 12, 0), extension=datetime.timedelta(days=2)),
@@ -240,7 +240,7 @@ def test_gradebook_view(tmp_path):
     ]
     book = FakeGradebook(assignments={"hw": gb_assignment(submissions=submissions,
                                                            duedate=datetime.datetime(2026, 10, 8, 23, 59))})
-    view = export._gradebook_view(book, "hw")
+    view = grade_tables._gradebook_view(book, "hw")
     assert view.duedate == datetime.datetime(2026, 10, 8, 23, 59, tzinfo=UTC)
     assert view.timestamps == {"al": datetime.datetime(2026, 10, 1, 12, 0, tzinfo=UTC), "bo": None, "cy": None}
     assert view.extensions == {"al": datetime.timedelta(days=2)}
@@ -258,7 +258,7 @@ def late_config(tmp_path):
 
 
 def test_total_without_a_submission(tmp_path):
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, None, _BookView({}, set(), {}, {}))
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, None, _BookView({}, set(), {}, {}))
     assert (total.raw_score, total.max_score, total.status, total.due, total.submitted) == (
         0.0, 8.0, NO_SUBMISSION, DUE, None)
     assert total.questions == [QuestionScore("nb", "q1", 0.0, 2.0, NO_SUBMISSION),
@@ -269,7 +269,7 @@ def test_total_without_a_submission(tmp_path):
 def test_total_of_a_late_result_without_a_gradebook(tmp_path):
     """Two started days late at 10 % a day: 20 % of the raw score."""
     mine = result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED))
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
     assert (total.student, total.assignment, total.max_score) == ("al", "hw", 8.0)
     assert total.questions == [QuestionScore("nb", "q1", 2.0, 2.0, PASSED),
                                QuestionScore("nb", "q2", 0.0, 6.0, MISSING)]
@@ -283,7 +283,7 @@ def test_total_of_a_late_result_without_a_gradebook(tmp_path):
 def test_the_gradebook_score_and_a_manual_score_win(tmp_path):
     mine = result("al", timestamp="2026-10-01T12:00:00+00:00", q1=(0, 2, FAILED), q2=(6, 6, PASSED))
     book = _BookView({("al", "nb", "q1"): 1.5, ("al", "nb", "q2"): 5}, {("al", "nb", "q1")}, {}, {})
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
     assert total.questions == [QuestionScore("nb", "q1", 1.5, 2.0, MANUAL),
                                QuestionScore("nb", "q2", 5.0, 6.0, PASSED)]
     assert isinstance(total.questions[1].score, float)
@@ -294,7 +294,7 @@ def test_a_submission_only_the_gradebook_has(tmp_path):
     """Graded in nbgrader (no results.json): its time comes from the gradebook."""
     late = datetime.datetime(2026, 10, 2, 0, 30, tzinfo=UTC)
     book = _BookView({("al", "nb", "q1"): 2.0}, set(), {"al": late}, {})
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, None, book)
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, None, book)
     assert total.status == "graded in nbgrader only"
     assert (total.submitted, total.late_days, total.raw_score) == (late, 1, 2.0)
     assert total.penalty == pytest.approx(0.2)
@@ -304,23 +304,23 @@ def test_a_submission_only_the_gradebook_has(tmp_path):
 def test_the_result_time_wins_over_the_gradebook_time(tmp_path):
     mine = result("al", timestamp="2026-10-01T23:00:00+00:00", q1=(2, 2, PASSED))
     book = _BookView({}, set(), {"al": DUE + datetime.timedelta(days=3)}, {})
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
     assert total.submitted == datetime.datetime(2026, 10, 1, 23, 0, tzinfo=UTC) and total.late_days == 0
     no_time = result("al", q1=(2, 2, PASSED))
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, no_time, book)
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, no_time, book)
     assert total.submitted == DUE + datetime.timedelta(days=3) and total.late_days == 3
 
 
 def test_an_extension_moves_the_students_due_date(tmp_path):
     mine = result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED))
     book = _BookView({}, set(), {}, {"al": datetime.timedelta(days=2)})
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, book)
     assert total.due == DUE + datetime.timedelta(days=2) and total.late_days == 0 and total.penalty == 0.0
 
 
 def test_a_negative_raw_score_loses_no_penalty_and_ends_at_zero(tmp_path):
     mine = result("al", timestamp="2026-10-05T00:00:00+00:00", q1=(-1, 2, FAILED))
-    total = export._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
+    total = grade_tables._total(late_config(tmp_path), "hw", "al", QUESTIONS, mine, _BookView({}, set(), {}, {}))
     assert total.raw_score == -1.0 and total.penalty == 0.0 and total.final_score == 0.0
 
 
@@ -335,7 +335,7 @@ def test_collect_from_results_json_without_a_gradebook(tmp_path):
     save_result(config, result("bo", timestamp="2026-10-02T01:30:00+02:00", q1=(2, 2, PASSED), q2=(3, 6, FAILED)))
     save_result(config, result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED), q2=(6, 6, PASSED)))
     save_result(config, result("cy", "other", q1=(1, 1, PASSED)))
-    grades = export.collect(config, ["hw"])
+    grades = grade_tables.collect(config, ["hw"])
     assert grades.assignments == ["hw"]
     assert list(grades.roster) == ["al", "bo"] and grades.roster["al"] == Student("al")
     assert grades.questions == {"hw": QUESTIONS}
@@ -353,7 +353,7 @@ def test_collect_with_a_gradebook_adds_its_students_and_closes_it(tmp_path, monk
                          {"hw": gb_assignment([("nb", "q1", 2), ("nb", "q2", 6)], [in_book])})
     opened = []
     monkeypatch.setattr(autograder.gradebook, "open_gradebook", lambda config: opened.append(config) or book)
-    grades = export.collect(config, ["hw"])
+    grades = grade_tables.collect(config, ["hw"])
     assert opened == [config] and book.closed
     assert list(grades.roster) == ["al", "bo", "zed"]  # sorted; zed is only in results.json
     assert grades.roster["al"].first_name == "Al"
@@ -377,7 +377,7 @@ def test_collect_closes_the_gradebook_when_reading_fails(tmp_path, monkeypatch):
     book = Broken()
     monkeypatch.setattr(autograder.gradebook, "open_gradebook", lambda config: book)
     with pytest.raises(RuntimeError, match="locked"):
-        export.collect(config_for(tmp_path), ["hw"])
+        grade_tables.collect(config_for(tmp_path), ["hw"])
     assert book.closed
 
 
@@ -388,18 +388,18 @@ def test_collect_closes_the_gradebook_when_reading_fails(tmp_path, monkeypatch):
                                          (-1.5, "-1.5"), (100.5, "100.5"), ("2.50", "2.5"),
                                          (0.1234499, "0.1234")])  # rounded once, to 4 decimals
 def test_number(value, text):
-    assert export.number(value) == text
+    assert grade_tables.number(value) == text
 
 
 def test_time_text():
-    assert export._time(None) == ""
-    assert export._time(DUE) == "2026-10-01T23:59:00+00:00"
+    assert grade_tables._time(None) == ""
+    assert grade_tables._time(DUE) == "2026-10-01T23:59:00+00:00"
 
 
 def test_csv_text_quotes_what_needs_it():
-    assert export.csv_text(["a", "b"], [["x, y", 'say "hi"'], [1, ""]]) == (
+    assert grade_tables.csv_text(["a", "b"], [["x, y", 'say "hi"'], [1, ""]]) == (
         'a,b\r\n"x, y","say ""hi"""\r\n1,\r\n')
-    assert export.csv_text(["a"], []) == "a\r\n"
+    assert grade_tables.csv_text(["a"], []) == "a\r\n"
 
 
 def sample_grades():
@@ -419,14 +419,14 @@ def sample_grades():
 
 
 def test_question_rows():
-    assert list(export.question_rows(sample_grades())) == [
+    assert list(grade_tables.question_rows(sample_grades())) == [
         ["al", "hw", "nb", "q1", "2", "2", PASSED], ["al", "hw", "nb", "q2", "6", "6", MANUAL],
         ["bo", "hw", "nb", "q1", "0", "2", NO_SUBMISSION], ["bo", "hw", "nb", "q2", "0", "6", NO_SUBMISSION],
         ["al", "quiz", "q", "a", "1", "1", PASSED], ["bo", "quiz", "q", "a", "0.5", "1", FAILED]]
 
 
 def test_total_rows():
-    rows = list(export.total_rows(sample_grades()))
+    rows = list(grade_tables.total_rows(sample_grades()))
     assert rows[0] == ["al", "hw", "8", "8", "2026-10-03T05:59:00+00:00", "2026-10-01T23:59:00+00:00", 2,
                        "1.6", "6.4", GRADED]
     assert rows[1] == ["bo", "hw", "0", "8", "", "2026-10-01T23:59:00+00:00", 0, "0", "0", NO_SUBMISSION]
@@ -435,7 +435,7 @@ def test_total_rows():
 
 def test_lms_rows():
     grades = sample_grades()
-    assert export._finals(grades) == {"al": ["6.4", "1"], "bo": ["0", "0.5"]}
+    assert grade_tables.final_scores(grades) == {"al": ["6.4", "1"], "bo": ["0", "0.5"]}
     assert list(export.canvas_rows(grades)) == [["Adams, Al", "1001", "al", "", "", "6.4", "1"],
                                                 ["bo", "", "bo", "", "", "0", "0.5"]]
     assert list(export.moodle_rows(grades)) == [["al", "al@example.org", "Al", "Adams", "6.4", "1"],
@@ -452,7 +452,7 @@ def test_check_rows_give_each_named_check_of_the_autograder():
     totals = {"hw": [Total("al", "hw", 2.5, 4.0, status=GRADED, result=graded),
                      Total("bo", "hw", 0.0, 4.0)]}  # no submission: no check rows
     grades = Grades(["hw"], {"al": Student("al"), "bo": Student("bo")}, totals, {})
-    assert list(export.check_rows(grades)) == [
+    assert list(grade_tables.check_rows(grades)) == [
         ["al", "hw", "nb", "q1", "shape", "1", "1", PASSED],
         ["al", "hw", "nb", "q1", "masking", "0", "2", FAILED],
         ["al", "hw", "nb", "q1", "rows", "0.5", "0.5", PASSED]]
@@ -471,9 +471,9 @@ def test_write_exports(tmp_path):
     assert written == [tmp_path / "exports" / name for name in ("questions.csv", "totals.csv", "canvas.csv",
                                                                 "moodle.csv", "checks.csv")]
     headers = {path.name: next(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) for path in written}
-    assert headers == {"questions.csv": export.QUESTION_COLUMNS, "totals.csv": export.TOTAL_COLUMNS,
+    assert headers == {"questions.csv": grade_tables.QUESTION_COLUMNS, "totals.csv": grade_tables.TOTAL_COLUMNS,
                        "canvas.csv": export.CANVAS_COLUMNS + ["hw", "quiz"],
-                       "moodle.csv": export.MOODLE_COLUMNS + ["hw", "quiz"], "checks.csv": export.CHECK_COLUMNS}
+                       "moodle.csv": export.MOODLE_COLUMNS + ["hw", "quiz"], "checks.csv": grade_tables.CHECK_COLUMNS}
     assert (tmp_path / "exports" / "moodle.csv").read_text(encoding="utf-8").splitlines()[1] == (
         "al,al@example.org,Al,Adams,6.4,1")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(p.name for p in written)
@@ -481,15 +481,15 @@ def test_write_exports(tmp_path):
 
 def test_select_assignments(tmp_path):
     config = config_for(tmp_path)
-    assignments, problem = export.select_assignments(config, [])
+    assignments, problem = grade_tables.select_assignments(config, [])
     assert assignments is None
     assert problem == (f"nothing is graded yet: no results in {config.autograded()}; "
                        "run `python -m autograder grade ASSIGNMENT` first")
     save_result(config, result("al", "two"))
     save_result(config, result("al", "one"))
-    assert export.select_assignments(config, []) == (["one", "two"], "")
-    assert export.select_assignments(config, ["two", "one", "two"]) == (["two", "one"], "")
-    assert export.select_assignments(config, ["one", "three", "four"]) == (
+    assert grade_tables.select_assignments(config, []) == (["one", "two"], "")
+    assert grade_tables.select_assignments(config, ["two", "one", "two"]) == (["two", "one"], "")
+    assert grade_tables.select_assignments(config, ["one", "three", "four"]) == (
         None, "no graded submissions for three, four; graded assignments: one, two")
 
 
