@@ -42,19 +42,26 @@ whose lms_user_id it is (see `roster`); otherwise it is the student id itself.
 
 Exit status: 0 when nothing was refused, 1 when something was (the rest is collected).
 """
+from __future__ import annotations
+
 import contextlib
 import datetime
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.archive import MB, Budget, Limits, Refusal, Refused, walk_folder, walk_zip
+from autograder.archive import MB, Budget, Entry, Item, Limits, Refusal, Refused, walk_folder, walk_zip
 from autograder.course import course_notebooks
 from autograder.results import disk_full, write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
                                     notebook_bytes_problem, parse_submission_time,
                                     student_id_problem)
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
 
 PATTERNS = {
     "canvas": r"(?P<name>.+?)_(?:late_)?(?P<student>\d+)_\d+_(?P<original>.+)",
@@ -68,10 +75,10 @@ EXCHANGE_FILES = ("submission_secret.txt",)
 
 @dataclass
 class StudentFiles:
-    entries: list = field(default_factory=list)  # (name to match, Entry)
+    entries: list[tuple[str, Entry]] = field(default_factory=list)  # (name to match, Entry)
     timestamp: str = ""  # exchange: the submission time (nbgrader's format), found by exchange.submission_time
-    extra: dict = field(default_factory=dict)  # exchange: file name -> Entry kept with the notebooks
-    notes: list = field(default_factory=list)  # exchange: what the instructor should know
+    extra: dict[str, Entry] = field(default_factory=dict)  # exchange: file name -> Entry kept with the notebooks
+    notes: list[str] = field(default_factory=list)  # exchange: what the instructor should know
 
 
 @dataclass
@@ -83,7 +90,7 @@ class Outcome:
 
 # ---------------------------------------------------------------- who sent what
 
-def compile_pattern(text):
+def compile_pattern(text: str | None) -> re.Pattern[str]:
     """The LMS file name pattern: a preset name or a regex with a named group "student"."""
     text = text or DEFAULT_PATTERN
     regex = PATTERNS.get(text.lower(), text)
@@ -97,9 +104,10 @@ def compile_pattern(text):
     return pattern
 
 
-def by_student_folder(items):
+def by_student_folder(items: Iterable[Item]) -> tuple[dict[str, StudentFiles], list[Refusal]]:
     """FOLDER/STUDENT_ID/...: the first path component is the student id."""
-    students, refusals = {}, []
+    students: dict[str, StudentFiles] = {}
+    refusals: list[Refusal] = []
     for item in items:
         if isinstance(item, Refusal):
             item.student = item.student or (item.where.split("/")[0] if "/" in item.where else "")
@@ -111,11 +119,13 @@ def by_student_folder(items):
     return students, refusals
 
 
-def by_lms_name(items, pattern, lms_ids=None, label=None):
+def by_lms_name(items: Iterable[Item], pattern: re.Pattern[str], lms_ids: dict[str, str] | None = None,
+                label: str | None = None) -> tuple[dict[str, StudentFiles], list[Refusal]]:
     """LMS download: the first file or folder name matching the pattern names the student."""
     lms_ids = lms_ids or {}
     label = label or pattern.pattern
-    students, refusals = {}, []
+    students: dict[str, StudentFiles] = {}
+    refusals: list[Refusal] = []
     for item in items:
         if isinstance(item, Refusal):
             found = _match_parts(item.where.split("/"), pattern)
@@ -150,16 +160,17 @@ def _match_parts(parts, pattern):
 class Collector:
     """Copies what each student sent into COURSE/submitted/STUDENT/ASSIGNMENT/."""
 
-    def __init__(self, config, assignment, limits=None, dry_run=False, roster=()):
+    def __init__(self, config: CourseConfig, assignment: str, limits: Limits | None = None,
+                 dry_run: bool = False, roster: Iterable[str] = ()) -> None:
         self.config = config
         self.assignment = assignment
         self.notebooks = course_notebooks(config, assignment)
         self.limits = limits or Limits()
         self.dry_run = dry_run
         self.roster = set(roster)
-        self.outcomes = []
+        self.outcomes: list[Outcome] = []
 
-    def add(self, students, refusals, budget):
+    def add(self, students: dict[str, StudentFiles], refusals: list[Refusal], budget: Budget) -> list[Outcome]:
         """One Outcome per student, then one per refused file or folder.
 
         Whatever goes wrong with one student's files costs that student only (refused,
@@ -180,7 +191,7 @@ class Collector:
             self.outcomes.append(Outcome(refusal.student or "-", "refused", f"{refusal.where}: {refusal.reason}"))
         return self.outcomes
 
-    def collect_student(self, student, files, budget):
+    def collect_student(self, student: str, files: StudentFiles, budget: Budget) -> Outcome:
         problem = student_id_problem(student) or self._case_twin(student)
         if problem:
             shown = ", ".join(entry.display for _, entry in files.entries)
@@ -291,7 +302,7 @@ def _extra_note(extra):
 
 # ---------------------------------------------------------------- the three sources
 
-def roster_ids(config):
+def roster_ids(config: CourseConfig) -> tuple[set[str], dict[str, str]]:
     """(student ids, {lms_user_id: student id}) from the gradebook, if there is one."""
     if not config.db_url and not (config.root / "gradebook.db").exists():
         return set(), {}
@@ -303,8 +314,9 @@ def roster_ids(config):
                 {str(s.lms_user_id).strip(): s.id for s in students if s.lms_user_id})
 
 
-def collect_path(config, assignment, source, pattern=None, layout=None, limits=None,
-                 dry_run=False, timezone=datetime.timezone.utc):
+def collect_path(config: CourseConfig, assignment: str, source: Path | str, pattern: str | None = None,
+                 layout: str | None = None, limits: Limits | None = None, dry_run: bool = False,
+                 timezone: datetime.tzinfo = datetime.timezone.utc) -> list[Outcome]:
     """Collect from a folder or a zip; returns the list of Outcome."""
     source = Path(source)
     limits = limits or Limits()
@@ -331,14 +343,16 @@ def collect_path(config, assignment, source, pattern=None, layout=None, limits=N
         return Collector(config, assignment, limits, dry_run, roster).add(students, refusals, budget)
 
 
-def collect_exchange(config, assignment, limits=None, dry_run=False, check_owner=True):
+def collect_exchange(config: CourseConfig, assignment: str, limits: Limits | None = None,
+                     dry_run: bool = False, check_owner: bool = True) -> list[Outcome]:
     """Collect each student's latest submission from nbgrader's exchange; every entry
     refused (another user's, a bad name, a link) is reported."""
     from autograder.exchange import exchange_submissions
 
     limits = limits or Limits()
     budget = Budget(limits)
-    students, refusals = {}, []
+    students: dict[str, StudentFiles] = {}
+    refusals: list[Refusal] = []
     for inbound in exchange_submissions(config, assignment, check_owner):
         student, folder = inbound.student, inbound.folder
         if inbound.problem:
@@ -360,7 +374,7 @@ def collect_exchange(config, assignment, limits=None, dry_run=False, check_owner
     return Collector(config, assignment, limits, dry_run, roster).add(students, refusals, budget)
 
 
-def summary(outcomes):
+def summary(outcomes: list[Outcome]) -> str:
     """The short table collect prints, and its totals line."""
     def line(text):  # a refused id or file name may hold a newline ("carol\n"): one row per outcome
         return text.replace("\r", "\\r").replace("\n", "\\n")
@@ -368,7 +382,7 @@ def summary(outcomes):
     rows = [("student", "status", "detail")] + [(line(o.student), o.status, line(o.detail)) for o in outcomes]
     width = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"{s:<{width[0]}}  {t:<{width[1]}}  {d}".rstrip() for s, t, d in rows]
-    counts = {}
+    counts: dict[str, int] = {}
     for outcome in outcomes:
         key = outcome.status.split(" ")[0]
         key = "collected" if key == "replaced" else key

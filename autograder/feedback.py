@@ -21,15 +21,24 @@ nor tracebacks: messages lose their traceback frames and file paths, and every
 line of hidden test code is scrubbed from every text, and once more from the
 finished page.
 """
+from __future__ import annotations
+
 import functools
 import html
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from autograder.typeset import Typesetter
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
+    from autograder.manual_grades import HandGrades
+    from autograder.results import SubmissionResult
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -56,7 +65,7 @@ def _marked_lines(source):
             yield line, inside
 
 
-def hidden_lines(source_notebook_path):
+def hidden_lines(source_notebook_path: Path | str) -> set[str]:
     """Every non-trivial line of hidden test code in a source notebook.
 
     A line that also appears outside the hidden sections (a common idiom shared
@@ -65,9 +74,10 @@ def hidden_lines(source_notebook_path):
     return hidden_lines_in(nbformat.read(source_notebook_path, as_version=4))
 
 
-def hidden_lines_in(notebook):
+def hidden_lines_in(notebook: nbformat.NotebookNode) -> set[str]:
     """hidden_lines of a notebook already read (an autograded one carries the hidden tests too)."""
-    secret, public = set(), set()
+    secret: set[str] = set()
+    public: set[str] = set()
     for cell in notebook.cells:
         for line, hidden in _marked_lines(cell.source):
             if hidden is not None and len(line.strip()) >= MIN_SCRUB_LENGTH:
@@ -75,7 +85,7 @@ def hidden_lines_in(notebook):
     return secret - public
 
 
-def visible_part(source):
+def visible_part(source: str) -> str:
     """A test cell's source with its hidden sections replaced by one comment."""
     kept = []
     for line, hidden in _marked_lines(source):
@@ -86,7 +96,7 @@ def visible_part(source):
     return "\n".join(kept)
 
 
-def scrub(text, secret_lines):
+def scrub(text: str, secret_lines: Iterable[str]) -> str:
     """Remove every occurrence of a hidden test line from text."""
     for line in secret_lines:
         if line in text:
@@ -130,7 +140,7 @@ def _without_traceback(lines):
     return [line for line in lines if not _TRACEBACK_NOISE.match(line)]
 
 
-def clean_message(text, secret_lines=()):
+def clean_message(text: object, secret_lines: Iterable[str] = ()) -> str:
     """A failure message as a student may read it: no colour codes, no traceback
     frames or quoted test code, no file paths, no hidden test line, bounded length."""
     text = ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
@@ -369,7 +379,7 @@ def _page_start(language):
     return PAGE_START.replace('lang="en"', f'lang="{html_language(language)}"')
 
 
-def written_by_us(path):
+def written_by_us(path: Path | str) -> bool:
     """Whether a feedback page was written by our `feedback` command (not by nbgrader)."""
     from autograder.exercise_i18n import ENGLISH, LANGUAGE
 
@@ -458,7 +468,8 @@ def _checks_list(checks, tr=_english):
     return f'<ul class="checks" aria-label="{tr("checks of this question")}">' + "".join(items) + "</ul>"
 
 
-def render_page(result, notebook, prompts=None, secret_lines=(), hand=None, language="en"):
+def render_page(result: SubmissionResult, notebook: str, prompts: dict[str, tuple[str, str]] | None = None,
+                secret_lines: Iterable[str] = (), hand: HandGrades | None = None, language: str = "en") -> str:
     """The feedback page of one notebook of a SubmissionResult (an HTML string).
 
     prompts: grade_id -> (title, prompt markdown) of the notebook's questions.
@@ -518,7 +529,7 @@ def _safe_name(name):
     return "_" if name in ("", ".", "..") else name
 
 
-def write_feedback(config, result):
+def write_feedback(config: CourseConfig, result: SubmissionResult) -> list[Path]:
     """Write COURSE/feedback/STUDENT/ASSIGNMENT/NOTEBOOK.html for every notebook of
     the assignment (and every notebook the result names); returns the paths."""
     from autograder.results import write_atomic

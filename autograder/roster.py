@@ -16,13 +16,19 @@ are listed with their line numbers and skipped, the others imported.
 Exit status: 0 when every row was imported, 1 when some rows were refused,
 2 when the file cannot be used at all (nothing written).
 """
+from __future__ import annotations
+
 import csv
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.submissions import student_id_problem
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
 
 ALIASES = {
     # not "student" or "name": LMS exports use those for the student's name
@@ -43,16 +49,16 @@ class RosterError(Exception):
 
 @dataclass
 class Roster:
-    rows: list = field(default_factory=list)  # (line, {field: value}) of the good rows
-    errors: list = field(default_factory=list)  # (line, reason)
-    ignored_columns: list = field(default_factory=list)
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (line, {field: value}) of the good rows
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    ignored_columns: list[str] = field(default_factory=list)
 
 
 def _key(header):
     return re.sub(r"[^a-z0-9]", "", header.strip().lower())
 
 
-def read_roster(path):
+def read_roster(path: Path | str) -> Roster:
     """Read and check a roster CSV; raises RosterError when the file cannot be used at all."""
     path = Path(path)
     try:
@@ -71,7 +77,7 @@ def read_roster(path):
         dialect = csv.excel
     reader = csv.reader(lines, dialect)
     header = next(reader)
-    columns = {}
+    columns: dict[str, int] = {}  # field -> column index
     roster = Roster()
     for index, name in enumerate(header):
         found = next((f for f, names in ALIASES.items() if _key(name) in names), None)
@@ -86,8 +92,8 @@ def read_roster(path):
         raise RosterError(f"{path}: no student id column in the first row {header}; name it "
                          "'id' or 'Student ID' (the other columns are optional: first_name, "
                          "last_name, email, lms_user_id)")
-    seen = {}
-    lms_seen = {}
+    seen: dict[str, tuple[int, str]] = {}  # lowercased id -> (line, id as written)
+    lms_seen: dict[str, str] = {}  # lms_user_id -> student id
     for cells in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
@@ -120,7 +126,7 @@ def read_roster(path):
     return roster
 
 
-def import_roster(config, roster):
+def import_roster(config: CourseConfig, roster: Roster) -> tuple[int, int, int]:
     """Upsert the good rows into the gradebook; returns (added, updated, unchanged) counts."""
     from nbgrader.api import MissingEntry
 

@@ -68,17 +68,14 @@ class Typesetter:
             if display:  # mathtext's \frac is text-style; displays want full-size fractions
                 tex_line = re.sub(r"\\frac(?![A-Za-z])", r"\\dfrac", tex_line)
             typeset = _typeset(tex_line)
-            if typeset is None:
-                pieces = None
-                break
+            if typeset is None:  # mathtext cannot typeset it: show the TeX itself
+                delimiter = "$$" if display else "$"
+                return f'<code class="tex" title="TeX">{delimiter}{label}{delimiter}</code>'
             view_box, style, body, glyphs = typeset
             self.glyphs.update(glyphs)
             pieces.append(f'<svg class="math" viewBox="{view_box}" style="{style}" '
                           f'fill="currentColor" role="img" aria-label="{html.escape(line.strip())}">'
                           f"<title>{html.escape(line.strip())}</title>{body}</svg>")
-        if pieces is None:  # mathtext cannot typeset it: show the TeX itself
-            delimiter = "$$" if display else "$"
-            return f'<code class="tex" title="TeX">{delimiter}{label}{delimiter}</code>'
         if display:
             return '<span class="math-display">' + "".join(pieces) + "</span>"
         return pieces[0]
