@@ -37,48 +37,66 @@ date or no submission time means no penalty.
 Each file is written atomically (a temporary file renamed over the old one).
 """
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, add_assignment_arguments,
                                      check_rows, collect, csv_text, final_scores, question_rows,
                                      select_assignments, total_rows)
 from autograder.results import write_atomic
 
-# Canvas reads these five columns first, then one column per assignment; a column
-# it does not know becomes a new assignment, so nothing else goes in this file.
-CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-# Moodle lets the instructor map "ID number" (useridnumber) or "Email address" (useremail).
-MOODLE_COLUMNS = ["ID number", "Email address", "First name", "Last name"]
-
 GRADED = "graded"
 
 
-def canvas_rows(grades):
+@dataclass(frozen=True)
+class LmsFormat:
+    """One LMS's grade import file: a row per roster student, the student's cells under
+    `columns`, then the final score of each assignment under the assignment's name."""
+    file: str
+    columns: list  # the student's columns, before the assignments'
+    student_cells: Callable  # Student -> [cell per column]
+
+
+def canvas_cells(student):
     """Student is "Last, First" (the student id when the roster has no name); ID is the
     Canvas user id (the gradebook's lms_user_id); SIS User ID is the nbgrader student id."""
-    finals = final_scores(grades)
-    for student in grades.roster.values():
-        names = ", ".join(part for part in (student.last_name, student.first_name) if part)
-        yield [names or student.id, student.lms_user_id, student.id, "", ""] + finals[student.id]
+    names = ", ".join(part for part in (student.last_name, student.first_name) if part)
+    return [names or student.id, student.lms_user_id, student.id, "", ""]
 
 
-def moodle_rows(grades):
+def moodle_cells(student):
     """ID number is the nbgrader student id; map it, or Email address, in Moodle's import."""
+    return [student.id, student.email, student.first_name, student.last_name]
+
+
+# The LMS import files export writes, in this order. Adding an LMS is one entry here.
+LMS_FORMATS = {
+    # Canvas reads these five columns first, then one column per assignment; a column
+    # it does not know becomes a new assignment, so nothing else goes in this file.
+    "canvas": LmsFormat("canvas.csv", ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"], canvas_cells),
+    # Moodle lets the instructor map "ID number" (useridnumber) or "Email address" (useremail).
+    "moodle": LmsFormat("moodle.csv", ["ID number", "Email address", "First name", "Last name"], moodle_cells),
+}
+
+
+def lms_rows(lms, grades):
+    """One row per roster student: the student's cells, then the final score per assignment."""
     finals = final_scores(grades)
     for student in grades.roster.values():
-        yield [student.id, student.email, student.first_name, student.last_name] + finals[student.id]
+        yield lms.student_cells(student) + finals[student.id]
 
 
 def write_exports(config, grades):
-    """Write the five CSV files; returns their paths."""
+    """Write questions.csv, totals.csv, one file per LMS format and checks.csv; returns their paths."""
     folder = config.exports
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "questions.csv": csv_text(QUESTION_COLUMNS, question_rows(grades)),
         "totals.csv": csv_text(TOTAL_COLUMNS, total_rows(grades)),
-        "canvas.csv": csv_text(CANVAS_COLUMNS + grades.assignments, canvas_rows(grades)),
-        "moodle.csv": csv_text(MOODLE_COLUMNS + grades.assignments, moodle_rows(grades)),
-        "checks.csv": csv_text(CHECK_COLUMNS, check_rows(grades)),
     }
+    for lms in LMS_FORMATS.values():
+        files[lms.file] = csv_text(lms.columns + grades.assignments, lms_rows(lms, grades))
+    files["checks.csv"] = csv_text(CHECK_COLUMNS, check_rows(grades))
     written = []
     for name, text in files.items():
         write_atomic(folder / name, text)

@@ -436,10 +436,20 @@ def test_total_rows():
 def test_lms_rows():
     grades = sample_grades()
     assert grade_tables.final_scores(grades) == {"al": ["6.4", "1"], "bo": ["0", "0.5"]}
-    assert list(export.canvas_rows(grades)) == [["Adams, Al", "1001", "al", "", "", "6.4", "1"],
-                                                ["bo", "", "bo", "", "", "0", "0.5"]]
-    assert list(export.moodle_rows(grades)) == [["al", "al@example.org", "Al", "Adams", "6.4", "1"],
-                                                ["bo", "", "", "", "0", "0.5"]]
+    assert list(export.lms_rows(export.LMS_FORMATS["canvas"], grades)) == [
+        ["Adams, Al", "1001", "al", "", "", "6.4", "1"], ["bo", "", "bo", "", "", "0", "0.5"]]
+    assert list(export.lms_rows(export.LMS_FORMATS["moodle"], grades)) == [
+        ["al", "al@example.org", "Al", "Adams", "6.4", "1"], ["bo", "", "", "", "0", "0.5"]]
+
+
+@pytest.mark.parametrize("name", list(export.LMS_FORMATS))
+def test_each_lms_format_gives_a_cell_per_column_in_a_file_of_its_own(name):
+    """A cell too many or too few would shift every score under another assignment's column."""
+    lms = export.LMS_FORMATS[name]
+    student = Student("al", "Al", "Adams", "al@example.org", "1001")
+    assert len(lms.student_cells(student)) == len(lms.columns)
+    others = [other.file for key, other in export.LMS_FORMATS.items() if key != name]
+    assert lms.file.endswith(".csv") and lms.file not in others + ["questions.csv", "totals.csv", "checks.csv"]
 
 
 def test_check_rows_give_each_named_check_of_the_autograder():
@@ -460,7 +470,7 @@ def test_check_rows_give_each_named_check_of_the_autograder():
 
 def test_canvas_name_with_only_one_part():
     grades = Grades([], {"x": Student("x", first_name="Xi"), "y": Student("y", last_name="Yu")}, {}, {})
-    assert [row[0] for row in export.canvas_rows(grades)] == ["Xi", "Yu"]
+    assert [row[0] for row in export.lms_rows(export.LMS_FORMATS["canvas"], grades)] == ["Xi", "Yu"]
 
 
 def test_write_exports(tmp_path):
@@ -472,8 +482,9 @@ def test_write_exports(tmp_path):
                                                                 "moodle.csv", "checks.csv")]
     headers = {path.name: next(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) for path in written}
     assert headers == {"questions.csv": grade_tables.QUESTION_COLUMNS, "totals.csv": grade_tables.TOTAL_COLUMNS,
-                       "canvas.csv": export.CANVAS_COLUMNS + ["hw", "quiz"],
-                       "moodle.csv": export.MOODLE_COLUMNS + ["hw", "quiz"], "checks.csv": grade_tables.CHECK_COLUMNS}
+                       "canvas.csv": ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw", "quiz"],
+                       "moodle.csv": ["ID number", "Email address", "First name", "Last name", "hw", "quiz"],
+                       "checks.csv": grade_tables.CHECK_COLUMNS}
     assert (tmp_path / "exports" / "moodle.csv").read_text(encoding="utf-8").splitlines()[1] == (
         "al,al@example.org,Al,Adams,6.4,1")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(p.name for p in written)
