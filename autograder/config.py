@@ -13,13 +13,17 @@
 This is nbgrader's own course layout, so its formgrader and exchange keep working
 on the same folder.
 """
+from __future__ import annotations
+
 import contextlib
 import datetime
 import fcntl
 import os
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 CONFIG_FILE = "course.toml"
 
@@ -30,49 +34,49 @@ class CourseConfig:
     course_id: str = "attention-course"
     db_url: str = ""  # empty: sqlite file COURSE/gradebook.db
     exchange: str = ""  # nbgrader exchange folder; empty: no exchange
-    due: dict = field(default_factory=dict)  # assignment -> aware datetime
+    due: dict[str, datetime.datetime] = field(default_factory=dict)  # assignment -> aware datetime
     late_penalty_per_day: float = 0.0  # fraction of the score lost per started day late
     late_penalty_max: float = 1.0  # the most a late submission can lose (fraction)
     lms_pattern: str = ""  # regex with a named group "student" for LMS download file names
     sandbox_uids: str = ""  # "FIRST-LAST": the sandbox's uids (autograder.uids); empty: the default
 
     @property
-    def gradebook_url(self):
+    def gradebook_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.root / 'gradebook.db').resolve()}"
 
-    def source(self, assignment=""):
+    def source(self, assignment: str = "") -> Path:
         """Where `release` puts an assignment's source notebooks: what grading reads."""
         return _join(self.root / "source", assignment)
 
-    def release(self, assignment=""):
+    def release(self, assignment: str = "") -> Path:
         return _join(self.root / "release", assignment)
 
-    def submitted(self, student="", assignment=""):
+    def submitted(self, student: str = "", assignment: str = "") -> Path:
         return _join(self.root / "submitted", student, assignment)
 
-    def autograded(self, student="", assignment=""):
+    def autograded(self, student: str = "", assignment: str = "") -> Path:
         return _join(self.root / "autograded", student, assignment)
 
-    def feedback(self, student="", assignment=""):
+    def feedback(self, student: str = "", assignment: str = "") -> Path:
         return _join(self.root / "feedback", student, assignment)
 
     @property
-    def exports(self):
+    def exports(self) -> Path:
         return self.root / "exports"
 
     @property
-    def reports(self):
+    def reports(self) -> Path:
         return self.root / "reports"
 
 
-def _join(base, *parts):
+def _join(base: Path, *parts: str) -> Path:
     for part in parts:
         if part:
             base = base / part
     return base
 
 
-def load_config(root):
+def load_config(root: Path | str) -> CourseConfig:
     """The course folder's settings; a missing course.toml means all defaults."""
     root = Path(root)
     config = CourseConfig(root=root)
@@ -113,7 +117,8 @@ def _parse_due(path, name, value):
 
 
 @contextlib.contextmanager
-def grading_lock(config, doing, wait=False, stream=None):
+def grading_lock(config: CourseConfig, doing: str, wait: bool = False,
+                 stream: TextIO | None = None) -> Iterator[None]:
     """Hold COURSE/.grade.lock while `doing` runs: one `grade` per course at a time.
 
     A second run stops with a message naming the first (or, with wait, waits for it

@@ -14,11 +14,15 @@ exchange folder and course id:
 This uses nbgrader 0.9's default exchange classes, so the layout, permissions
 and the feedback hashes are nbgrader's own.
 """
+from __future__ import annotations
+
 import datetime
 import filecmp
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traitlets.config import Config
 
@@ -26,12 +30,15 @@ from autograder.course import ensure_tools_on_path
 from autograder.results import write_atomic
 from autograder.submissions import TIMESTAMP_FILE, format_timestamp, parse_submission_time
 
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
+
 SECRET_FILE = "submission_secret.txt"
 # A claimed time this much earlier than the one taken is worth a note (a copy takes a moment).
 CLAIM_TOLERANCE = datetime.timedelta(minutes=1)
 
 
-def exchange_root(config):
+def exchange_root(config: CourseConfig) -> Path:
     """The exchange folder as an absolute path (relative paths are from the course folder)."""
     if not config.exchange:
         raise SystemExit("no exchange configured: set exchange = \"/path/to/exchange\" in "
@@ -68,11 +75,11 @@ def _run(app, what):
     return result
 
 
-def outbound(config, assignment):
+def outbound(config: CourseConfig, assignment: str) -> Path:
     return exchange_root(config) / config.course_id / "outbound" / assignment
 
 
-def release_to_exchange(config, assignment_ids):
+def release_to_exchange(config: CourseConfig, assignment_ids: Iterable[str]) -> list[tuple[str, str]]:
     """Copy COURSE/release/ASSIGNMENT to the exchange's outbound folder.
 
     Returns (assignment, "released" | "unchanged") pairs; an assignment already
@@ -110,13 +117,13 @@ class InboundEntry:
     """One submission folder of the exchange's inbound folder, as collect sees it."""
     student: str  # the user name the entry's name claims
     folder: Path
-    named: datetime.datetime = None  # aware UTC: the time in its name
-    time: datetime.datetime = None  # aware UTC: when it was submitted (see submission_time)
+    named: datetime.datetime | None = None  # aware UTC: the time in its name
+    time: datetime.datetime | None = None  # aware UTC: when it was submitted (see submission_time)
     problem: str = ""  # why it is refused; "" when it can be collected
     note: str = ""  # what the instructor should know about an accepted entry
 
 
-def user_name(uid):
+def user_name(uid: int) -> str | None:
     """The account name of a uid (nbgrader's rule compares it to the student id), or None."""
     import pwd
 
@@ -126,7 +133,7 @@ def user_name(uid):
         return None
 
 
-def exchange_submissions(config, assignment, check_owner=True):
+def exchange_submissions(config: CourseConfig, assignment: str, check_owner: bool = True) -> list[InboundEntry]:
     """Each student's latest acceptable submission in the inbound folder, and every
     refused entry: a list of InboundEntry, sorted by student.
 
@@ -166,7 +173,8 @@ def exchange_submissions(config, assignment, check_owner=True):
     app = FindSubmissions(coursedir=coursedir, authenticator=authenticator, config=settings)
     app.every_record = []
     _run(app, f"read the submissions of {assignment} in the exchange")
-    refused, latest = [], {}
+    refused: list[InboundEntry] = []
+    latest: dict[str, InboundEntry] = {}  # student -> the entry that counts
     for record in sorted(app.every_record, key=lambda r: (r["username"], r["filename"])):
         entry = InboundEntry(record["username"], Path(app.inbound_path) / record["filename"],
                              problem=record["problem"])
@@ -189,7 +197,7 @@ def exchange_submissions(config, assignment, check_owner=True):
     return sorted([*latest.values(), *refused], key=lambda e: (e.student, e.folder.name))
 
 
-def entry_problem(folder, student, check_owner=True):
+def entry_problem(folder: Path, student: str, check_owner: bool = True) -> str:
     """Why an inbound entry is refused, or "": a link or not a folder; with check_owner,
     any part of it not owned by the account named `student`."""
     if folder.is_symlink():
@@ -207,7 +215,7 @@ def entry_problem(folder, student, check_owner=True):
     return ""
 
 
-def submission_time(folder, named):
+def submission_time(folder: Path, named: datetime.datetime) -> tuple[datetime.datetime, str]:
     """(when an entry was submitted, a note or ""). The entry's name carries the time
     `nbgrader submit` gave it, and the student could choose both the name and the
     timestamp.txt inside. What the student cannot set is the file system's change
@@ -239,7 +247,7 @@ def _walk_lstat(folder):
             yield path, path.lstat()
 
 
-def release_feedback(config, assignment):
+def release_feedback(config: CourseConfig, assignment: str) -> list[tuple[str, str]]:
     """Put the feedback pages COURSE/feedback/STUDENT/ASSIGNMENT/*.html in the exchange.
 
     nbgrader's ExchangeReleaseFeedback names each page by a hash of the secret

@@ -4,13 +4,20 @@ Only the grading process's parent writes here, one submission per transaction,
 so a run killed at any moment leaves each submission either fully recorded or
 not at all; recording again updates the same rows (never duplicates them).
 """
+from __future__ import annotations
+
 import datetime
 import warnings
+from typing import TYPE_CHECKING
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import ensure_tools_on_path
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
+    from autograder.results import SubmissionResult
 
 # nbgrader 0.9.6's relationships trigger SQLAlchemy 2 "cartesian product" warnings on
 # every query; they say nothing about our data and drown the progress output.
@@ -20,7 +27,7 @@ warnings.filterwarnings("ignore", category=SAWarning)
 NBGRADER_DEFAULT_COURSE = "default_course"  # the course id nbgrader uses when given none
 
 
-def open_gradebook(config):
+def open_gradebook(config: CourseConfig) -> Gradebook:
     """The course's gradebook, always opened with its course id (without one, nbgrader
     adds a course row "default_course")."""
     # A new gradebook asks the `alembic` command for its schema version: find it next
@@ -29,7 +36,7 @@ def open_gradebook(config):
     return Gradebook(config.gradebook_url, course_id=config.course_id)
 
 
-def drop_stray_default_course(db_url, course_id):
+def drop_stray_default_course(db_url: str, course_id: str) -> None:
     """Remove the "default_course" row nbgrader's own preprocessors add to the gradebook.
 
     nbgrader's generate_assignment runs preprocessors (SaveCells among them) that open
@@ -48,7 +55,7 @@ def drop_stray_default_course(db_url, course_id):
             gradebook.db.commit()
 
 
-def parse_timestamp(text):
+def parse_timestamp(text: str | None) -> datetime.datetime | None:
     """A submission time as nbgrader stores it (naive UTC), or None."""
     if not text:
         return None
@@ -58,7 +65,7 @@ def parse_timestamp(text):
     return moment
 
 
-def record_result(gradebook, result):
+def record_result(gradebook: Gradebook, result: SubmissionResult) -> None:
     """Write one SubmissionResult's scores as nbgrader auto scores, in one transaction."""
     from nbgrader.api import InvalidEntry
     from sqlalchemy.exc import IntegrityError
@@ -98,13 +105,13 @@ def record_result(gradebook, result):
     gradebook.db.commit()
 
 
-def gradebook_scores(gradebook, assignment):
+def gradebook_scores(gradebook: Gradebook, assignment: str) -> dict[tuple[str, str, str], float]:
     """{(student, notebook, question): score} as the gradebook has them now.
 
     A score an instructor changed in the formgrader (manual_score) wins over
     the autograder's.
     """
-    scores = {}
+    scores: dict[tuple[str, str, str], float] = {}
     for submission in gradebook.find_assignment(assignment).submissions:
         for notebook in submission.notebooks:
             for grade in notebook.grades:

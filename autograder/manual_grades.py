@@ -8,30 +8,39 @@ and extra credit; its score is manual_score, else auto_score, plus extra credit.
 belongs to a cell the student wrote in (a solution or task cell); on the student's page it goes
 with the question whose test cell comes next in the source notebook.
 """
+from __future__ import annotations
+
 import dataclasses
 import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
+
+    from autograder.config import CourseConfig
+    from autograder.results import SubmissionResult
 
 
 @dataclass
 class HandGrade:
     """What an instructor set on one question of one submission."""
-    manual_score: float = None  # None: the autograder's score stands
+    manual_score: float | None = None  # None: the autograder's score stands
     extra_credit: float = 0.0
 
 
 @dataclass
 class HandGrades:
     """The hand grading of one submission."""
-    grades: dict = field(default_factory=dict)  # (notebook, question) -> HandGrade
-    comments: dict = field(default_factory=dict)  # (notebook, question or "") -> [comment text]
+    grades: dict[tuple[str, str], HandGrade] = field(default_factory=dict)  # (notebook, question) -> HandGrade
+    comments: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (notebook, question or "") -> [text]
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.grades or self.comments)
 
-    def score(self, notebook, question, auto_score):
+    def score(self, notebook: str, question: str, auto_score: float) -> float:
         """The question's score as nbgrader's gradebook (and so `export`) has it."""
         hand = self.grades.get((notebook, question))
         if hand is None:
@@ -39,13 +48,13 @@ class HandGrades:
         base = auto_score if hand.manual_score is None else hand.manual_score
         return base + hand.extra_credit
 
-    def applied(self, result):
+    def applied(self, result: SubmissionResult) -> SubmissionResult:
         """A copy of a SubmissionResult with each question's score as the gradebook has it."""
         questions = [dataclasses.replace(q, score=self.score(q.notebook, q.question, q.score))
                      for q in result.questions]
         return dataclasses.replace(result, questions=questions)
 
-    def notes_html(self, result, notebook, titles):
+    def notes_html(self, result: SubmissionResult, notebook: str, titles: dict[str, str]) -> str:
         """The "From your instructor" section of a notebook's feedback page ("" when there is
         nothing): each score set by hand with the autograder's, extra credit, and the comments.
         result: the SubmissionResult as graded (its scores the autograder's)."""
@@ -79,7 +88,7 @@ def _comment(text):
     return f'<span class="comment">Comment: {html.escape(text)}</span>'
 
 
-def set_by_hand(gradebook, assignment):
+def set_by_hand(gradebook: Gradebook, assignment: str) -> set[tuple[str, str, str]]:
     """{(student, notebook, question)} whose score an instructor set or gave extra credit to."""
     from nbgrader.api import MissingEntry
 
@@ -92,7 +101,8 @@ def set_by_hand(gradebook, assignment):
             for grade in notebook.grades if grade.manual_score is not None or grade.extra_credit}
 
 
-def read_hand_grades(gradebook, assignment, student, question_after=None):
+def read_hand_grades(gradebook: Gradebook, assignment: str, student: str,
+                     question_after: dict[str, dict[str, str]] | None = None) -> HandGrades:
     """The HandGrades of one submission (empty when the gradebook has none).
 
     question_after: notebook -> {cell name: grade_id of the next test cell}, where comments go.
@@ -119,10 +129,10 @@ def read_hand_grades(gradebook, assignment, student, question_after=None):
     return found
 
 
-def questions_after_cells(source_folder):
+def questions_after_cells(source_folder: Path | str) -> dict[str, dict[str, str]]:
     """{notebook: {cell name: grade_id of the first test cell at or after it}} from the source
     notebooks (a comment on an answer cell goes with the test of that answer)."""
-    found = {}
+    found: dict[str, dict[str, str]] = {}
     for path in sorted(Path(source_folder).glob("*.ipynb")):
         try:
             cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
@@ -140,7 +150,7 @@ def questions_after_cells(source_folder):
     return found
 
 
-def hand_grades_of(config, result):
+def hand_grades_of(config: CourseConfig, result: SubmissionResult) -> HandGrades:
     """The HandGrades of a SubmissionResult's submission, from the course's gradebook (empty
     when the course has none)."""
     if not config.db_url and not (Path(config.root) / "gradebook.db").exists():

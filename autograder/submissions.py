@@ -3,10 +3,14 @@
 `collect` uses these to decide what to copy into COURSE/submitted/, the grader
 to decide what it can grade (`notebook_problem`, `STUDENT_ID`, `match_notebooks`).
 """
+from __future__ import annotations
+
 import datetime
 import json
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -33,12 +37,12 @@ MAX_NESTING = 100
 _COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|[-_ ]\d+|[-_ ]copy(?:[-_ ]?\d+)?|\s+-\s+copy)+$", re.I)
 
 
-def is_student_id(text):
+def is_student_id(text: object) -> bool:
     """Whether a text is a valid student id (the whole text: see STUDENT_ID)."""
     return isinstance(text, str) and STUDENT_ID.fullmatch(text) is not None
 
 
-def student_id_problem(student_id):
+def student_id_problem(student_id: object) -> str:
     """Why a text cannot be a student id, or "" when it can."""
     if is_student_id(student_id):
         return ""
@@ -46,7 +50,8 @@ def student_id_problem(student_id):
             "starting with a letter or digit, not ending with '.', at most 64 characters)")
 
 
-def match_notebooks(file_names, expected_notebooks):
+def match_notebooks(file_names: Iterable[str],
+                    expected_notebooks: Sequence[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Which of the student's files answers which expected notebook.
 
     file_names: names of the student's .ipynb files (any folder or LMS prefix
@@ -62,13 +67,14 @@ def match_notebooks(file_names, expected_notebooks):
     notebook and the student a single file, that file, whatever its name.
     """
     remaining = [name for name in file_names if name.lower().endswith(".ipynb")]
-    matched, ambiguous = {}, {}
+    matched: dict[str, str] = {}
+    ambiguous: dict[str, list[str]] = {}
     for expected in expected_notebooks:
         if f"{expected}.ipynb" in remaining:
             matched[expected] = f"{expected}.ipynb"
             remaining.remove(matched[expected])
     for rule in (_same_name, _contains_name):
-        claims = {}
+        claims: dict[str, list[str]] = {}
         for name in remaining:
             candidates = [e for e in expected_notebooks if e not in matched and rule(name, e)]
             if candidates:
@@ -98,7 +104,7 @@ def _contains_name(file_name, expected):
     return expected.lower() in _stem(file_name)
 
 
-def notebook_problem(path):
+def notebook_problem(path: Path | str) -> str:
     """Why a file is not a gradeable notebook, or "" if it is one."""
     try:
         data = Path(path).read_bytes()
@@ -107,7 +113,7 @@ def notebook_problem(path):
     return notebook_bytes_problem(data)
 
 
-def notebook_bytes_problem(data):
+def notebook_bytes_problem(data: bytes) -> str:
     """Why these bytes are not a gradeable notebook, or "" if they are one."""
     try:
         raw = json.loads(data.decode("utf-8"))
@@ -133,7 +139,7 @@ def notebook_bytes_problem(data):
     return nbgrader_metadata_problem(raw)
 
 
-def nesting_depth(value):
+def nesting_depth(value: object) -> int:
     """How deeply lists and mappings nest in parsed JSON (a scalar is 0), without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -146,7 +152,7 @@ def nesting_depth(value):
     return deepest
 
 
-def nbgrader_metadata_problem(raw):
+def nbgrader_metadata_problem(raw: dict[str, Any]) -> str:
     """Why the cells' nbgrader metadata cannot be read, or "". nbformat's schema allows any
     value there; the grader identifies cells by metadata.nbgrader.grade_id, so it must be a mapping."""
     for index, cell in enumerate(raw.get("cells", [])):
@@ -157,14 +163,14 @@ def nbgrader_metadata_problem(raw):
     return ""
 
 
-def format_timestamp(moment):
+def format_timestamp(moment: datetime.datetime) -> str:
     """A time as nbgrader writes timestamp.txt: "2026-10-01 12:00:00.000000 UTC"."""
     if moment.tzinfo is None:
         raise ValueError("a submission time needs a time zone")
     return moment.astimezone(datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
 
 
-def parse_submission_time(text):
+def parse_submission_time(text: str | None) -> datetime.datetime | None:
     """An aware UTC datetime from timestamp.txt text (nbgrader's format or ISO 8601), or None."""
     text = (text or "").strip()
     if not text:
@@ -178,7 +184,7 @@ def parse_submission_time(text):
     return moment.replace(tzinfo=datetime.timezone.utc)
 
 
-def read_timestamp(folder):
+def read_timestamp(folder: Path | str) -> datetime.datetime | None:
     """The submission time in folder/timestamp.txt (aware, UTC), or None."""
     try:
         text = (Path(folder) / TIMESTAMP_FILE).read_text(encoding="utf-8")
