@@ -45,8 +45,6 @@ from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLU
                                      select_assignments, total_rows)
 from autograder.results import write_atomic
 
-GRADED = "graded"
-
 
 @dataclass(frozen=True)
 class LmsFormat:

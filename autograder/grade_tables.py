@@ -203,9 +203,14 @@ def _questions(config, gradebook, assignment, results):
 
 
 def _source_order(config, assignment):
-    """{(notebook, grade_id): position} from COURSE/source/ASSIGNMENT/*.ipynb."""
+    """{(notebook, grade_id): position} from COURSE/source/ASSIGNMENT/*.ipynb.
+
+    Read as plain JSON, not with nbformat: a notebook that does not validate still
+    orders its questions, and an unreadable one is skipped rather than stopping the export."""
+    from autograder.course import source_notebook_paths
+
     order = {}
-    for path in sorted((config.root / "source" / assignment).glob("*.ipynb")):
+    for notebook, path in source_notebook_paths(config, assignment).items():
         try:
             cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         except (OSError, ValueError):
@@ -213,7 +218,7 @@ def _source_order(config, assignment):
         for index, cell in enumerate(cells):
             grading = cell.get("metadata", {}).get("nbgrader", {})
             if grading.get("grade") and grading.get("grade_id"):
-                order[(path.stem, grading["grade_id"])] = (len(order), index)
+                order[(notebook, grading["grade_id"])] = (len(order), index)
     return order
 
 
