@@ -24,7 +24,6 @@ lists what each student was given, to compare with what grading found.
 Same --seed, same class. The folder must be new, empty, or an earlier demo
 (it is then replaced): the demo never writes into a real course.
 """
-import argparse
 import csv
 import datetime
 import io
@@ -237,12 +236,12 @@ def write_roster(config, students):
         writer = csv.DictWriter(stream, ["id", "first_name", "last_name", "email", "lms_user_id"])
         writer.writeheader()
         writer.writerows(students)
-    from autograder.roster import import_roster, read_roster
+    from autograder import api
 
-    roster = read_roster(path)
+    roster = api.read_roster(path)
     if roster.errors:
         raise RuntimeError(f"the demo roster has bad rows: {roster.errors[:3]}")
-    import_roster(config, roster)
+    api.import_roster(config, roster)
     return path
 
 
@@ -284,56 +283,20 @@ def build_class(config, assignment_ids, students, seed, stream=sys.stdout):
     return rows
 
 
-# -- the command ----------------------------------------------------------------------
+# -- the demo -------------------------------------------------------------------------
 
-def command_args(module, argv):
-    """An argparse Namespace for another command, parsed by that command's own parser."""
-    parser = argparse.ArgumentParser(prog=module.__name__)
-    module.add_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def run_command(module_name, argv, config):
-    """Run another command's run(args, config) with its output kept; raise when it fails."""
-    import contextlib
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SystemExit(f"demo: {module_name} is missing ({error}); the demo needs every command") from None
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = module.run(command_args(module, argv), config)
-    if code:
-        raise SystemExit(f"demo: `{module_name.rsplit('.', 1)[-1]} {' '.join(argv)}` exited {code}:\n"
-                         + output.getvalue()[-2000:])
-    return output.getvalue()
-
-
-def add_arguments(parser):
-    from autograder.course import assignments
-
-    parser.add_argument("--students", type=int, default=60, help="class size (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same class (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="submissions graded at once (default: the machine's cores)")
-    parser.add_argument("--assignments", nargs="+", metavar="ASSIGNMENT", choices=assignments(),
-                        help="only these assignments (default: all)")
-
-
-def run(args, config):
+def run_demo(root, students=60, seed=0, jobs=None, assignment_ids=None, stream=None, progress=None):
+    """Build, grade, export and report a synthetic class in the course folder `root` (new, empty
+    or an earlier demo's), through the same operations as the commands (autograder.api).
+    `stream` gets the story (None: quiet), `progress` grading's progress lines.
+    Returns {assignment: the results graded}."""
+    from autograder import api
     from autograder.config import load_config
-    from autograder.course import assignments, ensure_tools_on_path
-    from autograder.grading import grade_assignment
-    from autograder.release import prepare_course
+    from autograder.course import assignments, ensure_tools_on_path, prepare_course
 
-    if args.students < 1:
-        raise SystemExit("--students must be at least 1")
-    if args.jobs is not None and args.jobs < 1:
-        raise SystemExit("--jobs must be at least 1")
+    stream = stream or io.StringIO()
     ensure_tools_on_path()
-    assignment_ids = list(dict.fromkeys(args.assignments or assignments()))
+    assignment_ids = list(dict.fromkeys(assignment_ids or assignments()))
     timings = {}
     started = clock = time.monotonic()
 
@@ -343,51 +306,53 @@ def run(args, config):
         timings[stage] = now - clock
         clock = now
 
-    root = config.root
-    print(f"demo: {args.students} students x {len(assignment_ids)} assignment(s) in {root} (seed {args.seed})")
+    def say(line=""):
+        print(line, file=stream)
+
+    say(f"demo: {students} students x {len(assignment_ids)} assignment(s) in {root} (seed {seed})")
     clear_folder(root)
     write_course_toml(root, due_dates(assignment_ids))
     config = load_config(root)
     prepare_course(config, assignment_ids)
     lap("prepare")
-    print(f"course folder ready: source/, release/, gradebook, course.toml ({timings['prepare']:.0f} s)")
+    say(f"course folder ready: source/, release/, gradebook, course.toml ({timings['prepare']:.0f} s)")
 
-    students = make_roster(args.students, random.Random(args.seed))
-    roster_path = write_roster(config, students)
-    print(f"roster: {len(students)} students in {roster_path}, imported into the gradebook")
-    print("submissions:")
-    rows = build_class(config, assignment_ids, students, args.seed)
+    roster = make_roster(students, random.Random(seed))
+    roster_path = write_roster(config, roster)
+    say(f"roster: {len(roster)} students in {roster_path}, imported into the gradebook")
+    say("submissions:")
+    rows = build_class(config, assignment_ids, roster, seed, stream)
     lap("submissions")
 
     results = {}
     for assignment in assignment_ids:
-        results[assignment] = grade_assignment(config, assignment, jobs=args.jobs, force=True)
+        results[assignment] = api.grade(config, assignment, jobs=jobs, force=True, stream=progress)
     lap("grading")
     graded = sum(len(r) for r in results.values())
-    print(f"graded {graded} submissions in {timings['grading']:.0f} s "
-          f"({60 * graded / max(timings['grading'], 1e-9):.0f} per minute)")
+    say(f"graded {graded} submissions in {timings['grading']:.0f} s "
+        f"({60 * graded / max(timings['grading'], 1e-9):.0f} per minute)")
 
     # Grading writes each feedback page as it records a result; render again only what is missing.
     for assignment, found in results.items():
         if any(not config.feedback(r.student, assignment).is_dir() for r in found):
-            run_command("autograder.feedback", [assignment], config)
+            api.write_feedback(config, assignment)
     pages = len(list(config.feedback().glob("*/*/*.html")))
-    run_command("autograder.export", [], config)
-    run_command("autograder.report", [], config)
+    api.export(config)
+    api.report(config)
     lap("feedback, export, report")
 
-    print()
-    print(summary(assignment_ids, results, rows))
+    say()
+    say(summary(assignment_ids, results, rows))
     total = time.monotonic() - started
-    print()
-    print(f"done in {total:.0f} s: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in timings.items()))
-    print(f"  course folder  {root}/  (course.toml, gradebook.db, {ROSTER}, {MANIFEST}: what each student was given)")
-    print(f"  submissions    {config.submitted()}/STUDENT/ASSIGNMENT/")
-    print(f"  results        {config.autograded()}/STUDENT/ASSIGNMENT/results.json")
-    print(f"  feedback       {config.feedback()}/STUDENT/ASSIGNMENT/*.html ({pages} pages)")
-    print(f"  grades         {config.exports}/ (questions.csv, totals.csv, canvas.csv, moodle.csv)")
-    print(f"  report         {config.reports}/summary.txt and the plots next to it")
-    return 0
+    say()
+    say(f"done in {total:.0f} s: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in timings.items()))
+    say(f"  course folder  {root}/  (course.toml, gradebook.db, {ROSTER}, {MANIFEST}: what each student was given)")
+    say(f"  submissions    {config.submitted()}/STUDENT/ASSIGNMENT/")
+    say(f"  results        {config.autograded()}/STUDENT/ASSIGNMENT/results.json")
+    say(f"  feedback       {config.feedback()}/STUDENT/ASSIGNMENT/*.html ({pages} pages)")
+    say(f"  grades         {config.exports}/ (questions.csv, totals.csv, canvas.csv, moodle.csv)")
+    say(f"  report         {config.reports}/summary.txt and the plots next to it")
+    return results
 
 
 def summary(assignment_ids, results, rows):
