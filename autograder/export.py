@@ -36,14 +36,23 @@ date or no submission time means no penalty.
 
 Each file is written atomically (a temporary file renamed over the old one).
 """
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from __future__ import annotations
 
-from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, add_assignment_arguments,
-                                     check_rows, collect, csv_text, final_scores, question_rows,
-                                     select_assignments, total_rows)
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, Grades, Student,
+                                     add_assignment_arguments, check_rows, collect, csv_text, final_scores,
+                                     question_rows, select_assignments, total_rows)
 from autograder.results import write_atomic
+
+if TYPE_CHECKING:
+    import argparse
+
+    from autograder.config import CourseConfig
 
 
 @dataclass(frozen=True)
@@ -51,18 +60,18 @@ class LmsFormat:
     """One LMS's grade import file: a row per roster student, the student's cells under
     `columns`, then the final score of each assignment under the assignment's name."""
     file: str
-    columns: list  # the student's columns, before the assignments'
-    student_cells: Callable  # Student -> [cell per column]
+    columns: list[str]  # the student's columns, before the assignments'
+    student_cells: Callable[[Student], list[str]]  # a cell per column
 
 
-def canvas_cells(student):
+def canvas_cells(student: Student) -> list[str]:
     """Student is "Last, First" (the student id when the roster has no name); ID is the
     Canvas user id (the gradebook's lms_user_id); SIS User ID is the nbgrader student id."""
     names = ", ".join(part for part in (student.last_name, student.first_name) if part)
     return [names or student.id, student.lms_user_id, student.id, "", ""]
 
 
-def moodle_cells(student):
+def moodle_cells(student: Student) -> list[str]:
     """ID number is the nbgrader student id; map it, or Email address, in Moodle's import."""
     return [student.id, student.email, student.first_name, student.last_name]
 
@@ -77,14 +86,14 @@ LMS_FORMATS = {
 }
 
 
-def lms_rows(lms, grades):
+def lms_rows(lms: LmsFormat, grades: Grades) -> Iterator[list[str]]:
     """One row per roster student: the student's cells, then the final score per assignment."""
     finals = final_scores(grades)
     for student in grades.roster.values():
         yield lms.student_cells(student) + finals[student.id]
 
 
-def write_exports(config, grades):
+def write_exports(config: CourseConfig, grades: Grades) -> list[Path]:
     """Write questions.csv, totals.csv, one file per LMS format and checks.csv; returns their paths."""
     folder = config.exports
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,11 +111,11 @@ def write_exports(config, grades):
     return written
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_assignment_arguments(parser)
 
 
-def run(args, config):
+def run(args: argparse.Namespace, config: CourseConfig) -> int:
     assignments, problem = select_assignments(config, args.assignments)
     if problem:
         print(problem, file=sys.stderr)

@@ -15,15 +15,30 @@ through this module, so a score, a late penalty or a status is computed in one p
 The rules (a formgrader score wins, extra credit, the late penalty, the roster) are
 stated for instructors in autograder/export.py's docstring (`export --help`).
 """
+from __future__ import annotations
+
 import csv
 import datetime
 import io
 import json
 import math
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autograder.results import load_results
+
+if TYPE_CHECKING:
+    import argparse
+
+    from nbgrader.api import Gradebook
+
+    from autograder.config import CourseConfig
+    from autograder.results import SubmissionResult
+
+# (notebook, question, max_score): one question of an assignment
+Question = tuple[str, str, float]
 
 QUESTION_COLUMNS = ["student_id", "assignment", "notebook", "question", "score", "max_score", "status"]
 CHECK_COLUMNS = ["student_id", "assignment", "notebook", "question", "check", "score", "points", "status"]
@@ -60,48 +75,48 @@ class Total:
     assignment: str
     raw_score: float
     max_score: float
-    submitted: datetime.datetime = None  # aware (UTC) or None
-    due: datetime.datetime = None  # aware (UTC) or None, extension included
+    submitted: datetime.datetime | None = None  # aware (UTC) or None
+    due: datetime.datetime | None = None  # aware (UTC) or None, extension included
     late_days: int = 0
     penalty: float = 0.0  # points taken off
     status: str = NO_SUBMISSION
-    questions: list = field(default_factory=list)  # QuestionScore, in notebook order
-    result: object = None  # the SubmissionResult, or None
+    questions: list[QuestionScore] = field(default_factory=list)  # in notebook order
+    result: SubmissionResult | None = None
 
     @property
-    def final_score(self):
+    def final_score(self) -> float:
         return max(self.raw_score - self.penalty, 0.0)
 
     @property
-    def submitted_something(self):
+    def submitted_something(self) -> bool:
         return self.status != NO_SUBMISSION
 
 
 @dataclass
 class Grades:
     """Everything the export and the report need, read once."""
-    assignments: list  # names, in export order
-    roster: dict  # student id -> Student, sorted by id
-    totals: dict  # assignment -> [Total], sorted by student
-    questions: dict  # assignment -> [(notebook, question, max_score)], in notebook order
+    assignments: list[str]  # names, in export order
+    roster: dict[str, Student]  # student id -> Student, sorted by id
+    totals: dict[str, list[Total]]  # assignment -> [Total], sorted by student
+    questions: dict[str, list[Question]]  # assignment -> its questions, in notebook order
 
 
 # -- the late-penalty rule ---------------------------------------------------
 
-def late_days(submitted, due):
+def late_days(submitted: datetime.datetime | None, due: datetime.datetime | None) -> int:
     """Started days (24 h) between due and submitted; 0 when on time or unknown."""
     if submitted is None or due is None or submitted <= due:
         return 0
     return math.ceil((submitted - due) / DAY)
 
 
-def penalty_fraction(days, per_day, maximum):
+def penalty_fraction(days: int, per_day: float, maximum: float) -> float:
     """The fraction of the score lost for `days` started days late."""
     cap = min(max(maximum, 0.0), 1.0)
     return min(max(per_day * days, 0.0), cap)
 
 
-def as_utc(moment):
+def as_utc(moment: datetime.datetime | None) -> datetime.datetime | None:
     """An aware UTC datetime; a naive one is taken as UTC (nbgrader's convention)."""
     if moment is None:
         return None
@@ -110,7 +125,7 @@ def as_utc(moment):
     return moment.astimezone(datetime.timezone.utc)
 
 
-def parse_time(text):
+def parse_time(text: str | None) -> datetime.datetime | None:
     """An ISO 8601 submission time as aware UTC, or None when absent or unreadable."""
     if not text:
         return None
@@ -122,18 +137,18 @@ def parse_time(text):
 
 # -- reading the grades --------------------------------------------------------
 
-def graded_assignments(config):
+def graded_assignments(config: CourseConfig) -> list[str]:
     """Assignments with at least one saved result, sorted."""
     return sorted({result.assignment for result in load_results(config)})
 
 
-def _gradebook_exists(config):
+def _gradebook_exists(config: CourseConfig) -> bool:
     if config.db_url:
         return True
     return (config.root / "gradebook.db").exists()
 
 
-def collect(config, assignments):
+def collect(config: CourseConfig, assignments: Sequence[str]) -> Grades:
     """Read results.json files and the gradebook into Grades for these assignments."""
     gradebook = None
     if _gradebook_exists(config):
@@ -159,7 +174,7 @@ def collect(config, assignments):
             gradebook.close()
 
 
-def _roster(gradebook):
+def _roster(gradebook: Gradebook | None) -> dict[str, Student]:
     """The gradebook's students. One whose id breaks the student id rule (added to
     the gradebook by other means, "carol\n") gets no row: an LMS would read it as
     another student's. It is named on stderr."""
@@ -177,7 +192,8 @@ def _roster(gradebook):
     return roster
 
 
-def _questions(config, gradebook, assignment, results):
+def _questions(config: CourseConfig, gradebook: Gradebook | None, assignment: str,
+               results: Iterable[SubmissionResult]) -> list[Question]:
     """[(notebook, question, max_score)] in the order of the source notebooks.
 
     The gradebook is the authority on which questions exist and their points;
@@ -202,7 +218,7 @@ def _questions(config, gradebook, assignment, results):
     return [(notebook, question, found[(notebook, question)]) for notebook, question in keys]
 
 
-def _source_order(config, assignment):
+def _source_order(config: CourseConfig, assignment: str) -> dict[tuple[str, str], tuple[int, int]]:
     """{(notebook, grade_id): position} from COURSE/source/ASSIGNMENT/*.ipynb.
 
     Read as plain JSON, not with nbformat: a notebook that does not validate still
@@ -224,14 +240,14 @@ def _source_order(config, assignment):
 
 @dataclass
 class _BookView:
-    scores: dict  # (student, notebook, question) -> score (a manual score wins)
-    manual: set  # (student, notebook, question) with a manual score
-    timestamps: dict  # student -> submission time (aware UTC) or None
-    extensions: dict  # student -> timedelta
-    duedate: datetime.datetime = None  # the assignment's due date in the gradebook
+    scores: dict[tuple[str, str, str], float]  # (student, notebook, question) -> score (a manual score wins)
+    manual: set[tuple[str, str, str]]  # (student, notebook, question) with a manual score
+    timestamps: dict[str, datetime.datetime | None]  # student -> submission time (aware UTC) or None
+    extensions: dict[str, datetime.timedelta]  # student -> extension
+    duedate: datetime.datetime | None = None  # the assignment's due date in the gradebook
 
 
-def _gradebook_view(gradebook, assignment):
+def _gradebook_view(gradebook: Gradebook | None, assignment: str) -> _BookView:
     view = _BookView({}, set(), {}, {})
     if gradebook is None:
         return view
@@ -254,7 +270,7 @@ def _gradebook_view(gradebook, assignment):
     return view
 
 
-def due_date(config, assignment, book, student):
+def due_date(config: CourseConfig, assignment: str, book: _BookView, student: str) -> datetime.datetime | None:
     """The student's due date: course.toml's, else the gradebook's, plus any extension."""
     due = as_utc(config.due.get(assignment)) or book.duedate
     if due is not None and student in book.extensions:
@@ -262,7 +278,8 @@ def due_date(config, assignment, book, student):
     return due
 
 
-def _total(config, assignment, student, questions, result, book):
+def _total(config: CourseConfig, assignment: str, student: str, questions: list[Question],
+           result: SubmissionResult | None, book: _BookView) -> Total:
     total = Total(student, assignment, 0.0, sum(q[2] for q in questions))
     total.due = due_date(config, assignment, book, student)
     if result is None and student not in book.timestamps:
@@ -291,17 +308,17 @@ def _total(config, assignment, student, questions, result, book):
 
 # -- writing -------------------------------------------------------------------
 
-def number(value):
+def number(value: float | str) -> str:
     """A score as text: at most 4 decimals, no trailing zeros ("6.4", "10", "0")."""
     text = f"{round(float(value), 4):.4f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
 
-def _time(moment):
+def _time(moment: datetime.datetime | None) -> str:
     return moment.isoformat() if moment is not None else ""
 
 
-def csv_text(header, rows):
+def csv_text(header: list[str], rows: Iterable[list]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -309,7 +326,7 @@ def csv_text(header, rows):
     return buffer.getvalue()
 
 
-def question_rows(grades):
+def question_rows(grades: Grades) -> Iterator[list]:
     for assignment in grades.assignments:
         for total in grades.totals[assignment]:
             for q in total.questions:
@@ -317,7 +334,7 @@ def question_rows(grades):
                        number(q.score), number(q.max_score), q.status]
 
 
-def check_rows(grades):
+def check_rows(grades: Grades) -> Iterator[list]:
     """The autograder's named checks (a score set by hand in the formgrader is in
     questions.csv; it does not say which check it changed)."""
     for assignment in grades.assignments:
@@ -328,14 +345,14 @@ def check_rows(grades):
                            number(check.score), number(check.points), check.status]
 
 
-def total_rows(grades):
+def total_rows(grades: Grades) -> Iterator[list]:
     for assignment in grades.assignments:
         for t in grades.totals[assignment]:
             yield [t.student, assignment, number(t.raw_score), number(t.max_score), _time(t.submitted),
                    _time(t.due), t.late_days, number(t.penalty), number(t.final_score), t.status]
 
 
-def final_scores(grades):
+def final_scores(grades: Grades) -> dict[str, list[str]]:
     """{student: [final score text per assignment]} for the LMS files."""
     finals = {student: [] for student in grades.roster}
     for assignment in grades.assignments:
@@ -344,7 +361,7 @@ def final_scores(grades):
     return finals
 
 
-def select_assignments(config, requested):
+def select_assignments(config: CourseConfig, requested: Sequence[str]) -> tuple[list[str] | None, str]:
     """The assignments to export/report, or an error message."""
     graded = graded_assignments(config)
     if not graded:
@@ -359,7 +376,7 @@ def select_assignments(config, requested):
     return list(dict.fromkeys(requested)), ""
 
 
-def add_assignment_arguments(parser):
+def add_assignment_arguments(parser: argparse.ArgumentParser) -> None:
     """The ASSIGNMENT ... arguments of export and report (select_assignments reads them)."""
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="assignment ids (default: every assignment with graded submissions)")

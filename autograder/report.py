@@ -17,16 +17,27 @@ Scores are those of `export` (a formgrader score wins, late penalties applied);
 the statistics count submitted work only (a roster student who submitted
 nothing is listed, not averaged in as 0).
 """
+from __future__ import annotations
+
 import io
 import sys
 import textwrap
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median
+from typing import TYPE_CHECKING
 
-from autograder.grade_tables import add_assignment_arguments, collect, csv_text, number, select_assignments
+from autograder.grade_tables import (Grades, Total, add_assignment_arguments, collect, csv_text, number,
+                                     select_assignments)
 from autograder.results import MISSING, PASSED, write_atomic
+
+if TYPE_CHECKING:
+    import argparse
+
+    from autograder.config import CourseConfig
+    from autograder.results import SubmissionResult
 
 FLAG_COLUMNS = ["student_id", "assignment", "notebook", "cell", "line", "rule", "reason", "code"]
 TOP_DIAGNOSTICS = 10
@@ -47,10 +58,10 @@ class Diagnostic:
     assignment: str
     question: str
     message: str
-    students: list = field(default_factory=list)
+    students: list[str] = field(default_factory=list)
 
 
-def first_line(message):
+def first_line(message: object) -> str:
     """The message's first non-empty line (the diagnosis), whitespace collapsed."""
     for line in str(message).splitlines():
         if line.strip():
@@ -58,7 +69,7 @@ def first_line(message):
     return ""
 
 
-def diagnostics(results, top=TOP_DIAGNOSTICS):
+def diagnostics(results: Iterable[SubmissionResult], top: int | None = TOP_DIAGNOSTICS) -> list[Diagnostic]:
     """The most frequent failure messages: how many students got each.
 
     A message counts once per student, per assignment and question, however
@@ -92,7 +103,7 @@ class CheckStats:
     graded: int  # submissions that reached it (their question was graded)
 
 
-def failed_checks(results, top=TOP_HARDEST):
+def failed_checks(results: Iterable[SubmissionResult], top: int | None = TOP_HARDEST) -> list[CheckStats]:
     """The named checks failed by the most submissions (only failed ones), most first:
     which part of a question the class gets wrong, not just which question."""
     counts = {}
@@ -114,16 +125,16 @@ class QuestionStats:
     notebook: str
     question: str
     max_score: float
-    scores: list  # one per submission
+    scores: list[float]  # one per submission
 
     @property
-    def mean_fraction(self):
+    def mean_fraction(self) -> float:
         if not self.scores or not self.max_score:
             return float("nan")
         return mean(self.scores) / self.max_score
 
 
-def question_stats(grades, assignment):
+def question_stats(grades: Grades, assignment: str) -> list[QuestionStats]:
     submitted = [t for t in grades.totals[assignment] if t.submitted_something]
     stats = []
     for notebook, question, top in grades.questions[assignment]:
@@ -133,14 +144,14 @@ def question_stats(grades, assignment):
     return stats
 
 
-def hardest_questions(grades, top=TOP_HARDEST):
+def hardest_questions(grades: Grades, top: int | None = TOP_HARDEST) -> list[QuestionStats]:
     """Questions with submissions, by mean fraction of points, lowest first."""
     stats = [s for a in grades.assignments for s in question_stats(grades, a) if s.scores and s.max_score]
     stats.sort(key=lambda s: (s.mean_fraction, s.assignment, s.question))
     return stats[:top] if top else stats
 
 
-def stat(value):
+def stat(value: float) -> str:
     """A mean or median as text: at most 2 decimals."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
@@ -194,7 +205,7 @@ def _style(axis):
     axis.tick_params(labelsize=9)
 
 
-def plot_questions(stats, assignment, path):
+def plot_questions(stats: list[QuestionStats], assignment: str, path: Path | str) -> Path:
     """One small histogram per question: how many students got each score."""
     columns = min(3, max(len(stats), 1))
     rows = max(1, -(-len(stats) // columns))
@@ -223,7 +234,7 @@ def plot_questions(stats, assignment, path):
     return _save(figure, path)
 
 
-def plot_totals(grades, path):
+def plot_totals(grades: Grades, path: Path | str) -> Path:
     """Per assignment: histogram of final scores, with the mean and the median."""
     import numpy as np
     names = grades.assignments
@@ -259,7 +270,7 @@ def plot_totals(grades, path):
     return _save(figure, path)
 
 
-def plot_hardest(stats, path):
+def plot_hardest(stats: list[QuestionStats], path: Path | str) -> Path:
     """Horizontal bars: mean fraction of points per question, hardest at the top."""
     figure = _figure(8, 1.2 + 0.42 * max(len(stats), 1))
     axis = figure.subplots()
@@ -285,7 +296,7 @@ def plot_hardest(stats, path):
     return _save(figure, path)
 
 
-def shorten(message, width=58, lines=2):
+def shorten(message: str, width: int = 58, lines: int = 2) -> str:
     """A message wrapped to `lines` lines of `width` characters, cut with an ellipsis."""
     wrapped = textwrap.wrap(message, width=width) or [""]
     if len(wrapped) > lines:
@@ -293,7 +304,7 @@ def shorten(message, width=58, lines=2):
     return "\n".join(wrapped)
 
 
-def plot_diagnostics(found, path):
+def plot_diagnostics(found: list[Diagnostic], path: Path | str) -> Path:
     """Horizontal bars: students per failure message, most frequent at the top."""
     figure = _figure(10, 1.3 + 0.62 * max(len(found), 1))
     axis = figure.subplots()
@@ -319,18 +330,18 @@ def plot_diagnostics(found, path):
 
 # -- text ---------------------------------------------------------------------------
 
-def _submissions(grades):
+def _submissions(grades: Grades) -> list[Total]:
     return [t for a in grades.assignments for t in grades.totals[a] if t.submitted_something]
 
 
-def flag_rows(grades):
+def flag_rows(grades: Grades) -> Iterator[list]:
     for total in _submissions(grades):
         for flag in (total.result.flags if total.result else []):
             yield [total.student, total.assignment, flag.notebook, flag.cell, flag.line, flag.rule,
                    flag.reason, flag.code]
 
 
-def problems(grades):
+def problems(grades: Grades) -> list[tuple[str, str, str]]:
     """[(student, assignment, what)] for submissions not graded normally or with faults."""
     found = []
     for total in _submissions(grades):
@@ -343,7 +354,8 @@ def problems(grades):
     return found
 
 
-def summary_text(grades, hardest, found, images, checks=()):
+def summary_text(grades: Grades, hardest: list[QuestionStats], found: list[Diagnostic], images: Iterable[Path | str],
+                 checks: Sequence[CheckStats] = ()) -> str:
     lines = ["Grading report", "==============", ""]
     submitted = _submissions(grades)
     students = sorted({t.student for t in submitted})
@@ -417,7 +429,7 @@ def summary_text(grades, hardest, found, images, checks=()):
     return "\n".join(lines) + "\n"
 
 
-def write_report(config, grades):
+def write_report(config: CourseConfig, grades: Grades) -> list[Path]:
     """Write the PNGs, summary.txt and flags.csv; returns their paths."""
     folder = config.reports
     folder.mkdir(parents=True, exist_ok=True)
@@ -434,11 +446,11 @@ def write_report(config, grades):
     return images + [folder / "summary.txt", folder / "flags.csv"]
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_assignment_arguments(parser)  # the assignments of export: report reads the same grades
 
 
-def run(args, config):
+def run(args: argparse.Namespace, config: CourseConfig) -> int:
     assignments, problem = select_assignments(config, args.assignments)
     if problem:
         print(problem, file=sys.stderr)

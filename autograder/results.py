@@ -6,12 +6,18 @@ messages, the reason a question got nothing, review flags, and the digest of
 the submission it was computed from (so re-running grades only what changed).
 Files are replaced atomically: a reader sees the old result or the new one.
 """
+from __future__ import annotations
+
 import errno
 import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autograder.config import CourseConfig
 
 RESULTS_FILE = "results.json"
 
@@ -40,11 +46,11 @@ class QuestionResult:
     score: float
     max_score: float
     status: str
-    messages: list = field(default_factory=list)  # what the student may read (no hidden test code)
-    checks: list = field(default_factory=list)  # CheckResult; empty for a test cell without named checks
+    messages: list[str] = field(default_factory=list)  # what the student may read (no hidden test code)
+    checks: list[CheckResult] = field(default_factory=list)  # empty for a test cell without named checks
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> QuestionResult:
         data = dict(data)
         data["checks"] = [CheckResult(**c) for c in data.get("checks", [])]
         return cls(**data)
@@ -69,37 +75,37 @@ class SubmissionResult:
     timestamp: str = ""  # submission time (ISO 8601, from timestamp.txt) or ""
     graded_at: str = ""
     seconds: float = 0.0
-    questions: list = field(default_factory=list)  # QuestionResult
-    flags: list = field(default_factory=list)  # ReviewFlag
-    faults: list = field(default_factory=list)  # what killed the student's process, in order
+    questions: list[QuestionResult] = field(default_factory=list)
+    flags: list[ReviewFlag] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # what killed the student's process, in order
     # sha256 over the graded parts of the source it was graded against (grading.source_digest);
     # "" in a result saved before it existed: that result counts as graded against old tests.
     source_digest: str = ""
 
     @property
-    def score(self):
+    def score(self) -> float:
         return sum(q.score for q in self.questions)
 
     @property
-    def max_score(self):
+    def max_score(self) -> float:
         return sum(q.max_score for q in self.questions)
 
-    def to_json(self):
+    def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         data = dict(data)
         data["questions"] = [QuestionResult.from_dict(q) for q in data.get("questions", [])]
         data["flags"] = [ReviewFlag(**f) for f in data.get("flags", [])]
         return cls(**data)
 
 
-def results_path(config, student, assignment):
+def results_path(config: CourseConfig, student: str, assignment: str) -> Path:
     return config.autograded(student, assignment) / RESULTS_FILE
 
 
-def save_result(config, result):
+def save_result(config: CourseConfig, result: SubmissionResult) -> Path:
     """Write results.json atomically (temp file, fsync, rename)."""
     path = results_path(config, result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +113,7 @@ def save_result(config, result):
     return path
 
 
-def write_atomic(path, content):
+def write_atomic(path: Path | str, content: str | bytes) -> None:
     """Replace `path` with `content` (str as UTF-8, or bytes): temp file, fsync, rename."""
     path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
@@ -126,7 +132,7 @@ def write_atomic(path, content):
         raise
 
 
-def current_umask():
+def current_umask() -> int:
     """The process's umask, read without changing it (os.umask can only set it, and setting
     it to read it would race with threads creating files meanwhile)."""
     try:
@@ -140,7 +146,7 @@ def current_umask():
     return mask
 
 
-def load_result(config, student, assignment):
+def load_result(config: CourseConfig, student: str, assignment: str) -> SubmissionResult | None:
     """The saved result, or None when there is none (or it cannot be read)."""
     path = results_path(config, student, assignment)
     try:
@@ -149,7 +155,7 @@ def load_result(config, student, assignment):
         return None
 
 
-def load_results(config, assignment=None):
+def load_results(config: CourseConfig, assignment: str | None = None) -> list[SubmissionResult]:
     """Every saved result of the course (or of one assignment), sorted by student.
 
     Only results filed under a valid student id, and saved for that student and
@@ -169,7 +175,7 @@ def load_results(config, assignment=None):
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
-def disk_full(error):
+def disk_full(error: BaseException | None) -> bool:
     """Whether an error says the disk (or the user's quota) is full: an OSError with
     ENOSPC/EDQUOT, or a database's error for it (SQLite "database or disk is full",
     PostgreSQL "No space left on device"), also when wrapped in another error."""
