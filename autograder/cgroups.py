@@ -14,17 +14,20 @@ cgroup v1's memory controller (memory.max_usage_in_bytes), as root. Elsewhere
 `SandboxCgroup.create` returns None and the grader falls back to measuring
 inside the student's process (autograder.runner, tracemalloc).
 """
+from __future__ import annotations
+
 import contextlib
 import itertools
 import os
 import signal
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _numbers = itertools.count()
 
 
-def memory_hierarchy():
+def memory_hierarchy() -> Path | None:
     """The folder of this process's own cgroup in the v1 memory hierarchy, or None."""
     try:
         memberships = Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines()
@@ -45,32 +48,32 @@ def memory_hierarchy():
     return None
 
 
-def read_pids(folder):
+def read_pids(folder: Path) -> list[int]:
     try:
         return [int(word) for word in (folder / "cgroup.procs").read_text(encoding="ascii").split()]
     except (OSError, ValueError):
         return []
 
 
-def move(pids, folder):
+def move(pids: Iterable[int], folder: Path) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):  # it ended meanwhile
             (folder / "cgroup.procs").write_text(str(pid), encoding="ascii")
 
 
 class CallPeak:
-    bytes = None  # the call's peak, set when the call is over (None: not measured)
+    bytes: int | None = None  # the call's peak, set when the call is over (None: not measured)
 
 
 class SandboxCgroup:
     """The memory cgroup of one sandbox (created by the grader, joined by the sandbox's
     first process before it executes anything)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     @classmethod
-    def create(cls):
+    def create(cls) -> SandboxCgroup | None:
         """A new cgroup under this process's own, or None where there is none to be had."""
         if os.geteuid() != 0:
             return None
@@ -85,21 +88,21 @@ class SandboxCgroup:
             return None
         return cls(folder)
 
-    def join(self):
+    def join(self) -> None:
         """Put the calling process into the cgroup (in the sandbox's first process, before exec)."""
         (self.folder / "cgroup.procs").write_text(str(os.getpid()), encoding="ascii")
 
-    def pids(self):
+    def pids(self) -> list[int]:
         return read_pids(self.folder)
 
-    def end_others(self, keep):
+    def end_others(self, keep: Iterable[int]) -> None:
         """SIGKILL every process of this sandbox but `keep` (what cells left running)."""
         for pid in set(self.pids()) - set(keep):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
     @contextlib.contextmanager
-    def measure(self):
+    def measure(self) -> Iterator[CallPeak]:
         """Move every process of the sandbox into a new cgroup for the time of the block;
         the CallPeak it yields then holds the bytes charged there at peak."""
         peak = CallPeak()
@@ -121,11 +124,11 @@ class SandboxCgroup:
                 move(left, self.folder)
             remove(call)
 
-    def remove(self):
+    def remove(self) -> None:
         remove(self.folder)
 
 
-def remove_stale(base):
+def remove_stale(base: Path) -> None:
     """Remove the empty cgroups of graders that are gone (a grade killed with kill -9)."""
     for folder in base.glob("autograder-*-*"):
         owner = folder.name.split("-")[1]
@@ -135,7 +138,7 @@ def remove_stale(base):
             remove(folder, seconds=0)
 
 
-def remove(folder, seconds=5.0):
+def remove(folder: Path, seconds: float = 5.0) -> None:
     """rmdir a cgroup once its processes are gone (they may take a moment to die)."""
     deadline = time.monotonic() + seconds
     while True:

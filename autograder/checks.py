@@ -15,8 +15,15 @@ check stops the test cell with its name, like a plain assertion. When graded,
 `CheckRecorder` stands in for it: a failing block is recorded and the cell goes
 on, so one slip loses only the points of the check it broke.
 """
+from __future__ import annotations
+
 import ast
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.results import CheckResult
 
 NOTEBOOK_CHECK_CELL = '''\
 # The tests below are split into named checks, each worth part of a question's points:
@@ -44,7 +51,7 @@ class CheckSpec:
     points: float
 
 
-def declared_checks(source, grade_id=""):
+def declared_checks(source: str, grade_id: str = "") -> list[CheckSpec]:
     """[CheckSpec] of a test cell, in the order they first appear (no checks: [])."""
     try:
         tree = ast.parse(source)
@@ -53,7 +60,7 @@ def declared_checks(source, grade_id=""):
     calls = [item.context_expr for node in ast.walk(tree) if isinstance(node, ast.With) for item in node.items
              if isinstance(item.context_expr, ast.Call) and isinstance(item.context_expr.func, ast.Name)
              and item.context_expr.func.id == "check"]
-    found = {}
+    found: dict[str, CheckSpec] = {}
     for call in sorted(calls, key=lambda call: (call.lineno, call.col_offset)):
         try:
             name, points = (ast.literal_eval(arg) for arg in call.args)
@@ -75,17 +82,19 @@ class CheckRecorder:
     time budget is used up). `results(...)` then scores every declared check.
     """
 
-    def __init__(self, specs, verdict, calls_answered):
+    def __init__(self, specs: Iterable[CheckSpec], verdict: Callable[[BaseException], tuple[str, str] | None],
+                 calls_answered: Callable[[], int]) -> None:
         self.specs = {spec.name: spec for spec in specs}
         self._verdict, self._calls_answered = verdict, calls_answered
-        self.passed, self.failed = set(), {}  # name -> (status, message) of its first failure
+        self.passed: set[str] = set()
+        self.failed: dict[str, tuple[str, str]] = {}  # name -> (status, message) of its first failure
 
-    def __call__(self, name, points=None):
+    def __call__(self, name: str, points: float | None = None) -> _Block:
         if name not in self.specs:  # only a test cell edited by hand gets here
             raise CheckSpecError(f"check {name!r} is not one of this test's checks")
         return _Block(self, name)
 
-    def results(self, cell_failure=None):
+    def results(self, cell_failure: tuple[str, str] | None = None) -> list[CheckResult]:
         """[CheckResult] in declared order. A check never reached (the cell ended before it)
         fails with the cell's failure; none passes unless the student's code answered."""
         from autograder.results import FAILED, PASSED, CheckResult

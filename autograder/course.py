@@ -1,11 +1,21 @@
 """Where the course's files are, and the nbgrader configuration that uses them."""
+from __future__ import annotations
+
 import os
 import re
 import shutil
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traitlets.config import Config
+
+if TYPE_CHECKING:
+    import nbformat
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.config import CourseConfig
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = COURSE_ROOT / "solutions"
@@ -18,7 +28,7 @@ SOLUTION_BLOCK = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUT
 CELL_TIMEOUT = 60
 
 
-def ensure_tools_on_path():
+def ensure_tools_on_path() -> None:
     """nbgrader shells out to `alembic`, which lives next to this interpreter."""
     bin_dir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
@@ -26,7 +36,7 @@ def ensure_tools_on_path():
         os.environ["PATH"] = bin_dir + os.pathsep + path
 
 
-def assignments():
+def assignments() -> list[str]:
     """Assignment ids: the folders of solutions/ that hold a source notebook (none when
     the autograder runs without this repository's solutions/, beside a copied course folder)."""
     if not SOLUTIONS_DIR.is_dir():
@@ -35,7 +45,7 @@ def assignments():
                   if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def course_assignments(config):
+def course_assignments(config: CourseConfig) -> list[str]:
     """Assignment ids the course folder has source notebooks of (COURSE/source/A/*.ipynb)."""
     base = config.source()
     if not base.is_dir():
@@ -43,7 +53,7 @@ def course_assignments(config):
     return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def source_notebooks(assignment, solutions_dir=SOLUTIONS_DIR):
+def source_notebooks(assignment: str, solutions_dir: Path | str = SOLUTIONS_DIR) -> list[str]:
     """The source notebooks of one assignment, by name without .ipynb."""
     folder = Path(solutions_dir) / assignment
     if not folder.is_dir():
@@ -52,7 +62,7 @@ def source_notebooks(assignment, solutions_dir=SOLUTIONS_DIR):
     return sorted(p.stem for p in folder.glob("*.ipynb"))
 
 
-def source_notebook_paths(config, assignment):
+def source_notebook_paths(config: CourseConfig, assignment: str) -> dict[str, Path]:
     """{notebook name: path} of an assignment's source notebooks in the course folder
     (COURSE/source/ASSIGNMENT, which `release` writes): what every command reads about an
     assignment (tests, points, prompts, provided code). Empty before its first release."""
@@ -62,14 +72,14 @@ def source_notebook_paths(config, assignment):
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
 
 
-def read_notebook(path):
+def read_notebook(path: Path | str) -> nbformat.NotebookNode:
     """The one reader of a source notebook (nbformat 4), so every command parses it alike."""
     import nbformat
 
     return nbformat.read(path, as_version=4)
 
 
-def course_notebooks(config, assignment):
+def course_notebooks(config: CourseConfig, assignment: str) -> list[str]:
     """The notebooks of an assignment as the course folder has them (COURSE/source, which
     `release` writes and grading reads); before its first release, those of solutions/
     (which `grade` then releases into the course folder)."""
@@ -83,7 +93,8 @@ def course_notebooks(config, assignment):
                      f"solutions/ has its notebooks; known assignments: {known}")
 
 
-def nbgrader_config(root, db_url, source_dir="source", release_dir="release", course_id=""):
+def nbgrader_config(root: Path | str, db_url: str, source_dir: str = "source", release_dir: str = "release",
+                    course_id: str = "") -> Config:
     """An nbgrader Config for a course rooted at `root`."""
     config = Config()
     config.CourseDirectory.root = str(root)
@@ -98,7 +109,8 @@ def nbgrader_config(root, db_url, source_dir="source", release_dir="release", co
     return config
 
 
-def generate_assignments(course_root, assignment_ids, db_url, course_id="", solutions_dir=SOLUTIONS_DIR):
+def generate_assignments(course_root: Path | str, assignment_ids: Sequence[str], db_url: str, course_id: str = "",
+                         solutions_dir: Path | str = SOLUTIONS_DIR) -> NbGraderAPI:
     """Set up an nbgrader course folder for the given assignments.
 
     Copies each assignment's source notebooks (only notebooks: a stray file
@@ -115,7 +127,8 @@ def generate_assignments(course_root, assignment_ids, db_url, course_id="", solu
     return generate_from_course_source(course_root, assignment_ids, db_url, course_id)
 
 
-def prepare_course(config, assignment_ids, solutions_dir=SOLUTIONS_DIR):
+def prepare_course(config: CourseConfig, assignment_ids: Sequence[str],
+                   solutions_dir: Path | str = SOLUTIONS_DIR) -> NbGraderAPI:
     """Put the assignments' sources in the course folder and record them in its gradebook.
 
     Idempotent: run by `release`, `demo` and, when needed, by `grade`. Also writes
@@ -131,7 +144,8 @@ def prepare_course(config, assignment_ids, solutions_dir=SOLUTIONS_DIR):
     return api
 
 
-def generate_from_course_source(course_root, assignment_ids, db_url, course_id=""):
+def generate_from_course_source(course_root: Path | str, assignment_ids: Iterable[str], db_url: str,
+                                course_id: str = "") -> NbGraderAPI:
     """Run nbgrader's generate_assignment on the source notebooks already in
     course_root/source (an instructor may edit them there, without solutions/): it
     records the graded cells and their points in the gradebook and writes the
@@ -150,7 +164,7 @@ def generate_from_course_source(course_root, assignment_ids, db_url, course_id="
     return api
 
 
-def reference_answers(source_path):
+def reference_answers(source_path: Path | str) -> dict[str, str]:
     """grade_id -> the reference answer of every solution cell of a source notebook (markers removed)."""
     source = read_notebook(source_path)
     return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub(r"\1", cell.source)

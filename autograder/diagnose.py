@@ -27,7 +27,7 @@ _SHAPE_TROUBLE = ("could not be broadcast", "mismatch in its core dimension", "s
                   "not aligned", "size", "index")
 
 
-def explain(kind, message, line, cell_source=""):
+def explain(kind: str, message: str, line: str, cell_source: str = "") -> str | None:
     """The named slip most likely behind `kind: message` raised at `line` of the
     student's cell (whose whole source is `cell_source`), or None."""
     text = message.lower()

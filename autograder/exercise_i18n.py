@@ -13,11 +13,18 @@ notebook, and the Chinese words of the feedback pages.
 - Feedback: the language of a graded notebook (notebook_language) chooses the words of the
   feedback page (translator): FEEDBACK_ZH is their only catalogue.
 """
+from __future__ import annotations
+
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.course import COURSE_ROOT
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 LANGUAGE = "zh_CN"
 ENGLISH = "en"
@@ -35,10 +42,12 @@ class MissingTranslation(Exception):
 # Messages: the paragraphs of a notebook's markdown cells.
 
 
-def paragraphs(markdown):
+def paragraphs(markdown: str) -> list[str]:
     """The paragraphs of a markdown text: blocks separated by blank lines, a fenced code
     block (which may hold blank lines) kept whole."""
-    blocks, current, fenced = [], [], False
+    blocks: list[str] = []
+    current: list[str] = []
+    fenced = False
     for line in markdown.strip("\n").split("\n"):
         if _FENCE.match(line):
             fenced = not fenced
@@ -57,7 +66,7 @@ def _cell_name(cell, index):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
 
 
-def messages(notebook):
+def messages(notebook: Mapping[str, Any]) -> list[tuple[str, str]]:
     """[(paragraph, where)] of every markdown cell of a notebook (a dict, as in JSON), in order."""
     found = []
     for index, cell in enumerate(notebook["cells"]):
@@ -75,11 +84,11 @@ def _source(cell):
 # Catalogues.
 
 
-def catalogue_path(assignment, catalogue_dir=CATALOGUE_DIR):
+def catalogue_path(assignment: str, catalogue_dir: Path | str = CATALOGUE_DIR) -> Path:
     return Path(catalogue_dir) / f"{assignment}.po"
 
 
-def update_catalogue(assignment, source_notebooks, catalogue_dir=CATALOGUE_DIR):
+def update_catalogue(assignment: str, source_notebooks: Iterable[Path | str], catalogue_dir: Path | str = CATALOGUE_DIR) -> Path:
     """Bring ASSIGNMENT.po up to date with the paragraphs of the source notebooks (paths):
     new paragraphs get an empty msgstr, changed ones a fuzzy guess (Babel's matching, as
     sphinx-intl does for the book), removed ones become obsolete. Returns the path."""
@@ -114,7 +123,7 @@ def _drop_format_flags(path):
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def translations(assignment, catalogue_dir=CATALOGUE_DIR):
+def translations(assignment: str, catalogue_dir: Path | str = CATALOGUE_DIR) -> dict[str, str]:
     """English paragraph -> Chinese paragraph: the catalogue's non-empty, non-fuzzy messages."""
     from babel.messages.pofile import read_po
 
@@ -132,10 +141,11 @@ def translations(assignment, catalogue_dir=CATALOGUE_DIR):
 # Notebooks in Chinese.
 
 
-def translate_markdown(markdown, table, strict=True):
+def translate_markdown(markdown: str, table: Mapping[str, str], strict: bool = True) -> str:
     """A markdown text with each paragraph replaced by its translation. strict: a paragraph
     without one raises MissingTranslation; otherwise it stays English (feedback prompts)."""
-    translated, missing = [], []
+    translated: list[str] = []
+    missing: list[str] = []
     for text in paragraphs(markdown):
         if text not in table:
             missing.append(text)
@@ -145,7 +155,7 @@ def translate_markdown(markdown, table, strict=True):
     return "\n\n".join(translated)
 
 
-def translate_notebook(notebook, table, strict=True):
+def translate_notebook(notebook: NotebookNode, table: Mapping[str, str], strict: bool = True) -> NotebookNode:
     """The notebook (nbformat's NotebookNode) with every markdown cell translated and its
     nbgrader checksum recomputed (nbgrader's validate checks the checksum of locked cells
     against their text). Code cells and every other metadata are left as they are."""
@@ -169,14 +179,14 @@ def translate_notebook(notebook, table, strict=True):
     return notebook
 
 
-def twin_path(released_path):
+def twin_path(released_path: Path | str) -> Path:
     """exercises/A/zh/A.ipynb for exercises/A/A.ipynb: the same file name, so the grader
     matches a submission made from the twin like one made from the English notebook."""
     released_path = Path(released_path)
     return released_path.parent / TWIN_FOLDER / released_path.name
 
 
-def write_twin(released_path, assignment, catalogue_dir=CATALOGUE_DIR):
+def write_twin(released_path: Path | str, assignment: str, catalogue_dir: Path | str = CATALOGUE_DIR) -> Path:
     """Write the Chinese twin of a released notebook; returns its path."""
     import nbformat
 
@@ -204,7 +214,7 @@ def _shown(path):
     return path.relative_to(COURSE_ROOT) if path.is_relative_to(COURSE_ROOT) else path
 
 
-def notebook_language(path):
+def notebook_language(path: Path | str) -> str:
     """The language a notebook records (metadata.course.language): LANGUAGE or ENGLISH.
     Anything unreadable or unknown is English (it only chooses the feedback's words)."""
     try:
@@ -215,7 +225,7 @@ def notebook_language(path):
     return LANGUAGE if language == LANGUAGE else ENGLISH
 
 
-def chinese_prompts_notebook(source_path, assignment, catalogue_dir=CATALOGUE_DIR):
+def chinese_prompts_notebook(source_path: Path | str, assignment: str, catalogue_dir: Path | str = CATALOGUE_DIR) -> NotebookNode:
     """A source notebook with its prompts in Chinese where the catalogue has them (the
     feedback page of a twin shows these); paragraphs without a translation stay English."""
     import nbformat
@@ -279,19 +289,19 @@ FEEDBACK_ZH = {
 }
 
 
-def translator(language):
+def translator(language: str) -> Callable[[str], str]:
     """A function English text -> the text in `language` (the identity for English)."""
     if language != LANGUAGE:
         return lambda text: text
     return lambda text: FEEDBACK_ZH.get(text, text)
 
 
-def html_language(language):
+def html_language(language: str) -> str:
     """The page's lang attribute."""
     return "zh-CN" if language == LANGUAGE else "en"
 
 
-def update_all_catalogues(catalogue_dir=CATALOGUE_DIR):
+def update_all_catalogues(catalogue_dir: Path | str = CATALOGUE_DIR) -> list[Path]:
     """update_catalogue for every assignment, from its notebooks in solutions/; returns the paths."""
     from autograder.course import SOLUTIONS_DIR, assignments
 

@@ -15,6 +15,7 @@ network, dynamic-code, unparseable.
 """
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -159,7 +160,7 @@ MAGIC_OPTIONS = re.compile(r"^(\s*-[A-Za-z](\s*\d+)?)*")  # %timeit -n 10 -r3 f(
 HELP_LINE = re.compile(r"^(\s*)(\?\??[\w.]+|[\w.]+\?\??)\s*$")  # np.allclose? or ??np.allclose
 
 
-def review_flags(cells):
+def review_flags(cells: Iterable[tuple[int, str]]) -> list[Flag]:
     """cells: (cell index, source) of the student's code cells.
     Returns flags sorted by (cell, line), no two with the same cell, line and rule."""
     parsed, flags = [], []
@@ -179,7 +180,7 @@ def review_flags(cells):
         except RecursionError:
             scanner.flag(1, "unparseable", "the cell is nested too deeply to scan completely; read it by hand")
         flags += scanner.flags
-    unique = {}
+    unique: dict[tuple[int, int, str], Flag] = {}
     for flag in sorted(flags, key=lambda f: (f.cell, f.line, f.rule)):
         unique.setdefault((flag.cell, flag.line, flag.rule), flag)
     return list(unique.values())

@@ -14,9 +14,13 @@ sandbox and replace our autograded folder. nbgrader's release of feedback (`nbgr
 release_feedback`, the formgrader's Release Feedback) ships only pages our `feedback`
 wrote (ReleaseOnlyOurFeedback).
 """
+from __future__ import annotations
+
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import Preprocessor
@@ -25,6 +29,11 @@ from nbgrader.exchange.default import ExchangeReleaseFeedback
 from traitlets import Bool
 
 from autograder.course import COURSE_ROOT
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from autograder.config import CourseConfig
 
 NBGRADER_CONFIG = "nbgrader_config.py"
 
@@ -55,7 +64,7 @@ c.ExchangeFactory.release_feedback = "autograder.nbgrader_config.ReleaseOnlyOurF
 '''
 
 
-def config_text(config):
+def config_text(config: CourseConfig) -> str:
     """The text of COURSE/nbgrader_config.py for a CourseConfig. Paths are relative to the
     file where course.toml has them relative (the gradebook, the exchange), so the folder
     can be moved."""
@@ -67,7 +76,7 @@ def config_text(config):
                             code_root=str(COURSE_ROOT))
 
 
-def write_nbgrader_config(config):
+def write_nbgrader_config(config: CourseConfig) -> Path:
     """Write COURSE/nbgrader_config.py. It holds what course.toml holds (a db_url may carry a
     password), so it gets course.toml's permissions when there is one."""
     from autograder.config import CONFIG_FILE
@@ -81,7 +90,7 @@ def write_nbgrader_config(config):
     return path
 
 
-def record_due_dates(config, assignment_ids):
+def record_due_dates(config: CourseConfig, assignment_ids: Iterable[str]) -> None:
     """Put course.toml's due dates into the gradebook's assignment rows (what nbgrader shows
     and uses for lateness); an assignment without one there has none in the gradebook."""
     from autograder.gradebook import open_gradebook
@@ -98,7 +107,7 @@ class HideHiddenTests(Preprocessor):
 
     enabled = Bool(True)  # nbconvert's preprocessors are off unless enabled; this one must run
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         from autograder.feedback import BEGIN_HIDDEN, hidden_lines_in, visible_part
 
         secret = hidden_lines_in(nb)
@@ -138,7 +147,7 @@ class RefuseAutograde(NotebookExporter):
     runs the notebooks): refusing here runs no student code and deletes nothing. It is what
     `nbgrader autograde` and the formgrader's Autograde button (NbGraderAPI.autograde) use."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.log.error(AUTOGRADE_REFUSED)
         raise NbGraderException(AUTOGRADE_REFUSED)
@@ -149,7 +158,7 @@ class ReleaseOnlyOurFeedback(ExchangeReleaseFeedback):
     Feedback), refused when a page it would hand out was not written by our `feedback`
     (nbgrader's Generate Feedback writes its own to the same paths)."""
 
-    def copy_files(self):
+    def copy_files(self) -> None:
         import glob
 
         from autograder.feedback import written_by_us

@@ -14,6 +14,8 @@ Concurrent runs (and the workers of one run) never share a uid: a uid is leased
 by holding an flock on LOCK_DIR/<uid> for as long as the holder lives. The kernel
 drops the lock when the holder dies, even by kill -9, so nothing is ever stale.
 """
+from __future__ import annotations
+
 import contextlib
 import errno
 import fcntl
@@ -21,6 +23,7 @@ import grp
 import os
 import pwd
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 ENV_VARIABLE = "AUTOGRADER_SANDBOX_UIDS"
@@ -34,7 +37,7 @@ SUBORDINATE_FILES = (Path("/etc/subuid"), Path("/etc/subgid"))
 LEFTOVER_SECONDS = 5.0  # how long a killed run's sandboxes may take to disappear
 
 
-def parse_range(text, origin):
+def parse_range(text: object, origin: str) -> range:
     """'FIRST-LAST' (inclusive) as a range; a clear stop for anything else."""
     first, dash, last = str(text).strip().partition("-")
     try:
@@ -51,7 +54,7 @@ def parse_range(text, origin):
     return uids
 
 
-def configured_range(course_setting="", environ=None):
+def configured_range(course_setting: str = "", environ: Mapping[str, str] | None = None) -> range:
     """The range to use: the environment variable, else the course's setting, else the default."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_VARIABLE):
@@ -61,11 +64,11 @@ def configured_range(course_setting="", environ=None):
     return DEFAULT_RANGE
 
 
-def describe(uids):
+def describe(uids: range) -> str:
     return f"{uids.start}-{uids.stop - 1}"
 
 
-def range_problems(uids, subordinate_files=SUBORDINATE_FILES):
+def range_problems(uids: range, subordinate_files: Iterable[Path | str] = SUBORDINATE_FILES) -> list[str]:
     """Why the range is not free for the sandbox (users, groups, subordinate ranges); [] if it is."""
     problems = []
     for uid in uids:
@@ -95,10 +98,10 @@ def range_problems(uids, subordinate_files=SUBORDINATE_FILES):
     return problems
 
 
-def process_owners(uids):
+def process_owners(uids: range) -> dict[int, list[int]]:
     """{uid: [pid, ...]} of the processes running under a uid of the range (real,
     effective, saved or file-system uid; zombies too: they still hold a process slot)."""
-    found = {}
+    found: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -153,7 +156,7 @@ def _wait_until_gone(uid, seconds):
         time.sleep(0.05)
 
 
-def stray_processes(uids, wait=0.0):
+def stray_processes(uids: range, wait: float = 0.0) -> dict[int, list[int]]:
     """{uid: [pid, ...]} of the processes under a uid of the range that no running grader
     holds (after waiting up to `wait` seconds for each to disappear): someone else's."""
     stray = {}
@@ -173,9 +176,9 @@ def stray_processes(uids, wait=0.0):
 class Lease:
     """Uids of the range held for this process (and the children it forks) until release()."""
 
-    def __init__(self, uids, count, subordinate_files=SUBORDINATE_FILES):
+    def __init__(self, uids: range, count: int, subordinate_files: Iterable[Path | str] = SUBORDINATE_FILES) -> None:
         self.range = uids
-        self.held = {}  # uid -> locked descriptor
+        self.held: dict[int, int] = {}  # uid -> locked descriptor
         problems = range_problems(uids, subordinate_files)
         if problems:
             raise SystemExit(f"the sandbox uid range {describe(uids)} is not free on this machine: "
@@ -216,23 +219,23 @@ class Lease:
                              f"{count} needed: lower --jobs, wait, or widen the range with {ENV_VARIABLE}")
 
     @property
-    def uids(self):
+    def uids(self) -> list[int]:
         return sorted(self.held)
 
-    def release(self):
+    def release(self) -> None:
         for fd in self.held.values():
             os.close(fd)
         self.held = {}
 
-    def __enter__(self):
+    def __enter__(self) -> Lease:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
 @contextlib.contextmanager
-def worker_uids(course_setting, count, isolate=True):
+def worker_uids(course_setting: str, count: int, isolate: bool = True) -> Iterator[list[int] | list[None]]:
     """One leased uid per grading worker while the block runs; None for each when the
     sandbox drops to no uid (without root, or without the sandbox)."""
     if not isolate or os.geteuid() != 0:
@@ -242,10 +245,10 @@ def worker_uids(course_setting, count, isolate=True):
         yield lease.uids
 
 
-_process_lease = None
+_process_lease: Lease | None = None
 
 
-def process_uid():
+def process_uid() -> int:
     """A uid for sandboxes started outside a grading pool (a test, the benchmark): one per
     process, leased at first use from the configured range and held until the process ends."""
     global _process_lease

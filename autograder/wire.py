@@ -11,11 +11,15 @@ Callables cannot cross either: a function passed to the other side becomes a
 numbered stub, and calling the stub sends a "callback" message back to the
 side that owns the function.
 """
+from __future__ import annotations
+
 import json
 import os
 import select
 import struct
 import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +37,8 @@ class Unsupported(WireError):
     """A value that cannot cross (the text says what it was)."""
 
 
-def encode(value, buffers, callables, depth=0, aliases=None):
+def encode(value: object, buffers: list[bytes], callables: list[Callable[..., Any]] | None, depth: int = 0,
+           aliases: Mapping[int, int] | None = None) -> Any:
     """Turn a value into a JSON-able tree; arrays go to `buffers`, callables to `callables`.
 
     aliases: {id(array): number} of arrays the receiver already holds (the
@@ -84,7 +89,7 @@ def encode(value, buffers, callables, depth=0, aliases=None):
 NUMBER_TYPES = (bool, int, float, complex, np.bool_, np.integer, np.floating, np.complexfloating)
 
 
-def numeric_array(array):
+def numeric_array(array: np.ndarray) -> np.ndarray:
     """An object array whose every element is a plain number (an answer built from a list
     of Python floats with dtype=object), as the numeric array it stands for; anything else
     in it (an object of another type, a subclass of a number) is refused."""
@@ -113,7 +118,8 @@ def _plain(kind, value):
     return {bool: bool, int: int.__int__, float: float.__float__}[kind](value)
 
 
-def decode(tree, buffers, make_stub=None, aliases=None):
+def decode(tree: Any, buffers: Sequence[bytes], make_stub: Callable[[int], Any] | None = None,
+           aliases: Sequence[Any] | None = None) -> Any:
     """Rebuild a value from `encode`'s tree; stubs for callables come from make_stub(number),
     {"alias": i} is aliases[i] (no aliases: refused).
 
@@ -162,14 +168,14 @@ def _decode(tree, buffers, make_stub, aliases, depth):
     raise WireError("malformed value")
 
 
-def pack(message, buffers=()):
+def pack(message: Mapping[str, Any], buffers: Sequence[bytes] = ()) -> bytes:
     """Bytes for one message: header length, JSON header (with buffer sizes), buffers."""
     message = dict(message, buffers=[len(b) for b in buffers])
     header = json.dumps(message, allow_nan=True).encode("utf-8")
     return b"".join([HEADER.pack(len(header)), header, *buffers])
 
 
-def unpack_header(raw):
+def unpack_header(raw: bytes) -> tuple[dict[str, Any], list[int]]:
     try:
         message = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:  # nested too deep: RecursionError
@@ -189,13 +195,13 @@ class Channel:
     passes and EOFError when the other side closed its end (it died).
     """
 
-    def __init__(self, read_fd, write_fd):
+    def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
 
-    def send(self, message, buffers=()):
+    def send(self, message: Mapping[str, Any], buffers: Sequence[bytes] = ()) -> None:
         self.send_packed(pack(message, buffers))
 
-    def send_packed(self, packed):
+    def send_packed(self, packed: bytes) -> None:
         """Write one message made by `pack`."""
         data = memoryview(packed)
         while data:
@@ -216,7 +222,7 @@ class Channel:
             missing -= len(chunk)
         return b"".join(chunks)
 
-    def receive(self, deadline=None):
+    def receive(self, deadline: float | None = None) -> tuple[dict[str, Any], list[bytes]]:
         (length,) = HEADER.unpack(self._read_exactly(HEADER.size, deadline))
         if length > 16 * 2**20:
             raise WireError("message header too large")
