@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.archive import MB, Budget, Entry, Item, Limits, Refusal, Refused, walk_folder, walk_zip
+from autograder.archive import Budget, Entry, Item, Limits, Refusal, Refused, walk_folder, walk_zip
 from autograder.course import course_notebooks
 from autograder.results import disk_full, write_atomic
 from autograder.submissions import (TIMESTAMP_FILE, format_timestamp, match_notebooks,
@@ -389,51 +389,3 @@ def summary(outcomes: list[Outcome]) -> str:
         counts[key] = counts.get(key, 0) + 1
     lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in ("collected", "unchanged", "refused")))
     return "\n".join(lines)
-
-
-def add_arguments(parser):
-    parser.add_argument("assignment", help="assignment id, e.g. scoring_functions")
-    parser.add_argument("source", nargs="?",
-                        help="a folder STUDENT_ID/NOTEBOOK.ipynb, or an LMS download .zip")
-    parser.add_argument("--from-exchange", action="store_true",
-                        help="collect from nbgrader's exchange (course.toml: exchange, course_id)")
-    parser.add_argument("--pattern", default=None,
-                        help="LMS file name pattern: canvas, moodle, or a regex with a group "
-                             "(?P<student>...) (default: course.toml [lms] filename_pattern, else canvas)")
-    parser.add_argument("--layout", choices=["folders", "lms"], default=None,
-                        help="how student ids are found: folder names or LMS file names "
-                             "(default: lms for a .zip or with --pattern, folders otherwise)")
-    parser.add_argument("--zip-timezone", default="UTC",
-                        help="time zone of zip entry times without a UTC timestamp (default: UTC)")
-    parser.add_argument("--max-file-mb", type=float, default=Limits.file_bytes / MB,
-                        help="largest notebook taken (default: %(default)g)")
-    parser.add_argument("--max-total-mb", type=float, default=Limits.total_bytes / MB,
-                        help="most read from one download, nested zips included (default: %(default)g)")
-    parser.add_argument("--no-owner-check", dest="check_owner", action="store_false",
-                        help="--from-exchange: take entries whatever user wrote them (only for hubs where "
-                             "every student runs as one system user; see INSTRUCTORS.md)")
-    parser.add_argument("--dry-run", action="store_true", help="report what would be collected, write nothing")
-
-
-def run(args, config):
-    limits = Limits(file_bytes=int(args.max_file_mb * MB), total_bytes=int(args.max_total_mb * MB))
-    course_notebooks(config, args.assignment)  # unknown assignment: a clear message before anything else
-    if args.from_exchange:
-        if args.source:
-            raise SystemExit("give either a SOURCE or --from-exchange, not both")
-        outcomes = collect_exchange(config, args.assignment, limits, args.dry_run, args.check_owner)
-        origin = f"nbgrader exchange {config.exchange}"
-    else:
-        if not args.source:
-            raise SystemExit("give a SOURCE (folder or .zip) or --from-exchange")
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-        try:
-            timezone = ZoneInfo(args.zip_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SystemExit(f"unknown time zone {args.zip_timezone!r}")
-        outcomes = collect_path(config, args.assignment, args.source, args.pattern, args.layout,
-                                limits, args.dry_run, timezone)
-        origin = args.source
-    print(f"collect {args.assignment} from {origin} into {config.submitted()}")
-    print(summary(outcomes))
-    return 1 if any(o.status == "refused" for o in outcomes) else 0

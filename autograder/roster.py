@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,27 +148,3 @@ def import_roster(config: CourseConfig, roster: Roster) -> tuple[int, int, int]:
             gradebook.update_or_create_student(values["id"], **changes)
             updated += 1
     return added, updated, unchanged
-
-
-def add_arguments(parser):
-    parser.add_argument("csv", help="the roster: a CSV file with a header row")
-    parser.add_argument("--check", action="store_true", help="only check the file, write nothing")
-
-
-def run(args, config):
-    try:
-        roster = read_roster(args.csv)
-    except RosterError as error:
-        print(f"roster not imported: {error}", file=sys.stderr)
-        return 2
-    for line, reason in roster.errors:
-        print(f"{args.csv}:{line}: refused: {reason}")
-    if roster.ignored_columns:
-        print(f"ignored columns: {', '.join(roster.ignored_columns)}")
-    if args.check:
-        print(f"{len(roster.rows)} rows good, {len(roster.errors)} refused (nothing written: --check)")
-    else:
-        added, updated, unchanged = import_roster(config, roster)
-        print(f"roster: {added} added, {updated} updated, {unchanged} unchanged, "
-              f"{len(roster.errors)} refused")
-    return 1 if roster.errors else 0

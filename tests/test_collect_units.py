@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder import archive, collect
+from autograder import archive, cli, collect, course
 from autograder.archive import Budget, Entry, Limits, Refusal, Refused, walk_folder, walk_zip, zip_entry_time
 from autograder.collect import Collector, Outcome, StudentFiles, by_lms_name, by_student_folder, compile_pattern, summary
 from autograder.config import CourseConfig
@@ -621,26 +621,33 @@ def test_roster_ids_without_a_gradebook(tmp_path):
     assert collect.roster_ids(CourseConfig(root=tmp_path)) == (set(), {})
 
 
+def known_assignment(monkeypatch):
+    """Any assignment has the one notebook nb.ipynb: for collect's first check (in autograder.api,
+    which reads it from autograder.course) and for the collector."""
+    for module in (course, collect):
+        monkeypatch.setattr(module, "course_notebooks", lambda config, assignment: ["nb"])
+
+
 def test_run_argument_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    known_assignment(monkeypatch)
     base = dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None, zip_timezone="UTC",
                 max_file_mb=20.0, max_total_mb=1024.0, check_owner=True, dry_run=False)
     config = CourseConfig(root=tmp_path)
     with pytest.raises(SystemExit, match=r"^give a SOURCE \(folder or \.zip\) or --from-exchange$"):
-        collect.run(SimpleNamespace(**base), config)
+        cli.run_collect(SimpleNamespace(**base), config)
     with pytest.raises(SystemExit, match="^give either a SOURCE or --from-exchange, not both$"):
-        collect.run(SimpleNamespace(**dict(base, source="x", from_exchange=True)), config)
+        cli.run_collect(SimpleNamespace(**dict(base, source="x", from_exchange=True)), config)
     with pytest.raises(SystemExit, match="unknown time zone 'Mars/Olympus'"):
-        collect.run(SimpleNamespace(**dict(base, source="x", zip_timezone="Mars/Olympus")), config)
+        cli.run_collect(SimpleNamespace(**dict(base, source="x", zip_timezone="Mars/Olympus")), config)
     with pytest.raises(SystemExit, match="not found: "):
-        collect.run(SimpleNamespace(**dict(base, source=str(tmp_path / "missing"))), config)
+        cli.run_collect(SimpleNamespace(**dict(base, source=str(tmp_path / "missing"))), config)
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     with pytest.raises(SystemExit, match="not a readable zip file"):
-        collect.run(SimpleNamespace(**dict(base, source=str(tmp_path / "bad.zip"))), config)
+        cli.run_collect(SimpleNamespace(**dict(base, source=str(tmp_path / "bad.zip"))), config)
 
 
 def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    known_assignment(monkeypatch)
     source = tmp_path / "in"
     (source / "ada").mkdir(parents=True)
     (source / "ada" / "nb.ipynb").write_bytes(NOTEBOOK)
@@ -648,13 +655,13 @@ def test_run_collects_a_folder_and_exits_1_on_a_refusal(tmp_path, monkeypatch, c
                            zip_timezone="Europe/Paris", max_file_mb=1.0, max_total_mb=2.0, check_owner=True,
                            dry_run=False)
     config = CourseConfig(root=tmp_path / "course")
-    assert collect.run(args, config) == 0
+    assert cli.run_collect(args, config) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"collect hw from {source} into {config.submitted()}\n")
     assert out.rstrip().endswith("1 collected, 0 unchanged, 0 refused")
     (source / "a+b").mkdir()
     (source / "a+b" / "nb.ipynb").write_bytes(NOTEBOOK)
-    assert collect.run(args, config) == 1
+    assert cli.run_collect(args, config) == 1
 
 
 def test_collect_path_opens_zips_in_a_folder_in_the_given_zone(tmp_path, monkeypatch, los_angeles):
@@ -796,7 +803,7 @@ def test_collect_arguments():
     import argparse
 
     parser = argparse.ArgumentParser()
-    collect.add_arguments(parser)
+    cli.collect_arguments(parser)
     args = parser.parse_args(["hw"])
     assert vars(args) == dict(assignment="hw", source=None, from_exchange=False, pattern=None, layout=None,
                               zip_timezone="UTC", max_file_mb=20.0, max_total_mb=1024.0, check_owner=True,
@@ -827,7 +834,7 @@ def test_collect_arguments():
 
 
 def test_run_passes_its_arguments_on(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(collect, "course_notebooks", lambda config, assignment: ["nb"])
+    known_assignment(monkeypatch)
     calls = []
     monkeypatch.setattr(collect, "collect_exchange", lambda *a: calls.append(("exchange",) + a) or [
         Outcome("ada", "collected")])
@@ -837,13 +844,13 @@ def test_run_passes_its_arguments_on(tmp_path, monkeypatch, capsys):
     args = SimpleNamespace(assignment="hw", source=None, from_exchange=True, pattern="moodle", layout="lms",
                            zip_timezone="Europe/Paris", max_file_mb=1.5, max_total_mb=3.0, check_owner=False,
                            dry_run=True)
-    assert collect.run(args, config) == 0
+    assert cli.run_collect(args, config) == 0
     limits = Limits(file_bytes=int(1.5 * MB), total_bytes=3 * MB)
     assert calls.pop() == ("exchange", config, "hw", limits, True, False)
     assert capsys.readouterr().out.startswith(f"collect hw from nbgrader exchange /srv/exchange into "
                                               f"{config.submitted()}\n")
     args.from_exchange, args.source = False, "in.zip"
-    assert collect.run(args, config) == 1
+    assert cli.run_collect(args, config) == 1
     _, *passed = calls.pop()
     assert passed[:6] == [config, "hw", "in.zip", "moodle", "lms", limits] and passed[6] is True
     assert str(passed[7]) == "Europe/Paris"

@@ -25,7 +25,7 @@ import pytest
 from traitlets.config import Config
 
 from autograder import release as release_command
-from autograder.cli import main
+from autograder.cli import main, run_release
 from autograder.config import load_config
 from autograder import exchange as exchange_module
 from autograder.exchange import exchange_root, release_to_exchange
@@ -117,7 +117,7 @@ def flow(tmp_path_factory, tool_env):
     args = argparse.Namespace(assignments=[ASSIGNMENT], exercises_only=False, feedback=False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(release_command, "release", lambda ids=None: [])
-        assert release_command.run(args, config) == 0
+        assert run_release(args, config) == 0
 
     homes = {name: base / "home" / name for name in ("alice", "bob", "carl")}
     for home in homes.values():

@@ -19,12 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import release as release_command
+from autograder import cli, release as release_command
+from autograder.api import pages_not_ours
 from autograder.config import load_config
-from autograder.course import SOLUTIONS_DIR, source_notebooks
+from autograder.course import SOLUTIONS_DIR, prepare_course, source_notebooks
 from autograder.feedback import hidden_lines, written_by_us
 from autograder.gradebook import open_gradebook, record_result
-from autograder.release import pages_not_ours, prepare_course
 from autograder.results import SubmissionResult, current_umask, write_atomic
 from postgres_server import create_database
 from submission_factory import make_submission, reference_answers, write_submission
@@ -123,7 +123,7 @@ def released_course(base, db_url=""):
     args = argparse.Namespace(assignments=[ASSIGNMENT], exercises_only=False, feedback=False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(release_command, "release", lambda ids=None: [])
-        assert release_command.run(args, config) == 0
+        assert cli.run_release(args, config) == 0
     with open_gradebook(config) as gradebook:
         for student in ("ada", "bob"):
             record_result(gradebook, SubmissionResult(student, ASSIGNMENT, "d", "graded",
@@ -242,7 +242,7 @@ def test_release_feedback_ships_only_our_pages(graded_course, tool_env):
     api_from_course_config(graded_course).generate_feedback(ASSIGNMENT, force=True)
     assert [p.parent.parent.name for p in pages_not_ours(config, ASSIGNMENT)] == STUDENTS
     with pytest.raises(SystemExit, match=r"nothing released; 4 feedback page\(s\) were not written"):
-        release_command.run(args, config)
+        cli.run_release(args, config)
     assert not (graded_course.parent / "exchange").exists()
     process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course),
                               "feedback", ASSIGNMENT], env=tool_env, capture_output=True, text=True, timeout=300)
