@@ -26,6 +26,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -242,28 +243,34 @@ def crashed_result(config, assignment, student, digest, reason, status="grading 
 
 # -- the parent side -------------------------------------------------------------
 class Progress:
-    """One line per finished submission, or a live bar on a terminal, with an ETA."""
+    """tqdm's bar on a terminal; on anything else (a log, a pipe) one line of tqdm's meter
+    per finished submission, so that a log says when each student was graded."""
 
     def __init__(self, total, stream=sys.stderr):
+        from tqdm import tqdm
+
+        self.meter = tqdm.format_meter
         self.total, self.done, self.stream = total, 0, stream
         self.started = time.monotonic()
-        self.live = stream.isatty()
+        # A terminal that does not say its width (0 columns) gets 100 rather than an empty bar.
+        self.bar = tqdm(total=total, file=stream, unit="submission", ascii=True,
+                        ncols=shutil.get_terminal_size((100, 20)).columns, disable=not stream.isatty() or not total)
 
     def update(self, result):
         self.done += 1
+        outcome = (f"{result.student}: {result.score:g}/{result.max_score:g}"
+                   + ("" if result.status == "graded" else f" ({result.status[:60]})"))
+        if not self.bar.disable:
+            self.bar.set_postfix_str(outcome, refresh=False)
+            self.bar.update()
+            return
         elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        filled = int(30 * self.done / max(self.total, 1))
-        line = (f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                f"{60 * rate:.0f}/min ETA {int(eta) // 60}:{int(eta) % 60:02d}  "
-                f"{result.student}: {result.score:g}/{result.max_score:g}"
-                + ("" if result.status == "graded" else f" ({result.status[:60]})"))
-        if self.live:
-            self.stream.write("\r" + line[:150].ljust(150) + ("\n" if self.done == self.total else ""))
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write(self.meter(self.done, self.total, elapsed, ncols=60, ascii=True, unit="submission")
+                          + f"  {outcome}\n")
         self.stream.flush()
+
+    def close(self):
+        self.bar.close()
 
 
 def record(config, result, gradebook):
@@ -376,9 +383,8 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
     tests_digest = source_digest(config, assignment)
     todo, counts = select_submissions(config, assignment, folders, tests_digest, force)
     print(summary_line(assignment, len(folders), counts, force), file=stream)
-    progress = Progress(len(todo), stream)
     results = []
-    with open_gradebook(config) as gradebook:
+    with open_gradebook(config) as gradebook, contextlib.closing(Progress(len(todo), stream)) as progress:
         def record_judged(result):
             """Record a judged submission once: a task the cluster ran again after losing
             its worker may be reported twice; only the first counts."""
