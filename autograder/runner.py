@@ -24,6 +24,7 @@ only the runner, or the child running a call, may send.
 """
 import builtins
 import ctypes
+import gc
 import io
 import linecache
 import pathlib
@@ -270,6 +271,10 @@ class Runner:
     def call(self, message, buffers):
         """Run one call in a child of its own; report how the child died if it did not answer."""
         ready_read, ready_write = os.pipe()
+        # Objects that exist now move to the collector's permanent generation: the child's
+        # collections then never walk (and so never copy) the pages the runner's heap is on.
+        # What a cell made stays alive either way; garbage made later is still collected.
+        gc.freeze()
         try:
             pid = self.fork()
         except OSError as error:

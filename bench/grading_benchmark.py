@@ -58,8 +58,8 @@ import nbformat  # noqa: E402
 
 from autograder import demo  # noqa: E402
 from autograder.config import load_config  # noqa: E402
-from autograder.course import assignments, ensure_tools_on_path, nbgrader_config, source_notebooks  # noqa: E402
-from autograder.release import prepare_course  # noqa: E402
+from autograder.course import (assignments, ensure_tools_on_path, nbgrader_config, prepare_course,  # noqa: E402
+                               source_notebooks)
 
 DEFAULT_ASSIGNMENT = "positional_encoding"  # 6 questions, the costliest tests (see --survey)
 MIX = [("correct", 0.7), ("partial", 0.2), ("mistake", 0.1)]
@@ -284,7 +284,7 @@ def profile(work, assignment, repeat=5):
     parts["calls of student functions (count)"] = counted["call"]
     parts["callbacks to the test's functions (count)"] = counted["_answer_callback"]
     for isolate, label in ((True, "sandbox"), (False, "no sandbox")):
-        session = judge.Session(Limits(), isolate, 0)
+        session = judge.Session(Limits(), isolate, None)  # None: this process's leased uid
         session.start()
         try:
             session.run_cell("def echo(x):\n    return x\n")
