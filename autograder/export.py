@@ -38,20 +38,16 @@ Each file is written atomically (a temporary file renamed over the old one).
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, Grades, Student,
-                                     add_assignment_arguments, check_rows, collect, csv_text, final_scores,
-                                     question_rows, select_assignments, total_rows)
+from autograder.grade_tables import (CHECK_COLUMNS, QUESTION_COLUMNS, TOTAL_COLUMNS, Grades, Student, check_rows,
+                                     csv_text, final_scores, question_rows, total_rows)
 from autograder.results import write_atomic
 
 if TYPE_CHECKING:
-    import argparse
-
     from autograder.config import CourseConfig
 
 
@@ -109,22 +105,3 @@ def write_exports(config: CourseConfig, grades: Grades) -> list[Path]:
         write_atomic(folder / name, text)
         written.append(folder / name)
     return written
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_assignment_arguments(parser)
-
-
-def run(args: argparse.Namespace, config: CourseConfig) -> int:
-    assignments, problem = select_assignments(config, args.assignments)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
-    grades = collect(config, assignments)
-    for path in write_exports(config, grades):
-        print(f"wrote {path}")
-    late = sum(1 for a in assignments for t in grades.totals[a] if t.late_days)
-    absent = sum(1 for a in assignments for t in grades.totals[a] if not t.submitted_something)
-    print(f"{len(grades.roster)} students, {len(assignments)} assignment(s): "
-          f"{late} late submission(s), {absent} missing submission(s) scored 0")
-    return 0

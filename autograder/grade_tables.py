@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING
 from autograder.results import load_results
 
 if TYPE_CHECKING:
-    import argparse
-
     from nbgrader.api import Gradebook
 
     from autograder.config import CourseConfig
@@ -374,9 +372,3 @@ def select_assignments(config: CourseConfig, requested: Sequence[str]) -> tuple[
         return None, (f"no graded submissions for {', '.join(missing)}; "
                       f"graded assignments: {', '.join(graded)}")
     return list(dict.fromkeys(requested)), ""
-
-
-def add_assignment_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ASSIGNMENT ... arguments of export and report (select_assignments reads them)."""
-    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="assignment ids (default: every assignment with graded submissions)")

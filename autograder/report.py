@@ -20,7 +20,6 @@ nothing is listed, not averaged in as 0).
 from __future__ import annotations
 
 import io
-import sys
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,13 +28,10 @@ from pathlib import Path
 from statistics import mean, median
 from typing import TYPE_CHECKING
 
-from autograder.grade_tables import (Grades, Total, add_assignment_arguments, collect, csv_text, number,
-                                     select_assignments)
+from autograder.grade_tables import Grades, Total, csv_text, number
 from autograder.results import MISSING, PASSED, write_atomic
 
 if TYPE_CHECKING:
-    import argparse
-
     from autograder.config import CourseConfig
     from autograder.results import SubmissionResult
 
@@ -444,18 +440,3 @@ def write_report(config: CourseConfig, grades: Grades) -> list[Path]:
     write_atomic(folder / "summary.txt", summary_text(grades, hardest, found, images, failed_checks(results)))
     write_atomic(folder / "flags.csv", csv_text(FLAG_COLUMNS, flag_rows(grades)))
     return images + [folder / "summary.txt", folder / "flags.csv"]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_assignment_arguments(parser)  # the assignments of export: report reads the same grades
-
-
-def run(args: argparse.Namespace, config: CourseConfig) -> int:
-    assignments, problem = select_assignments(config, args.assignments)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
-    grades = collect(config, assignments)
-    for path in write_report(config, grades):
-        print(f"wrote {path}")
-    return 0

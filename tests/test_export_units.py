@@ -14,7 +14,7 @@ import pytest
 from nbgrader.api import MissingEntry
 
 import autograder.gradebook
-from autograder import export, grade_tables
+from autograder import cli, export, grade_tables
 from autograder.config import CourseConfig
 from autograder.grade_tables import MANUAL, NO_SUBMISSION, Grades, QuestionScore, Student, Total, _BookView
 from autograder.results import FAILED, MISSING, PASSED, QuestionResult, SubmissionResult, save_result
@@ -507,18 +507,18 @@ def test_select_assignments(tmp_path):
 def test_run(tmp_path, capsys):
     config = late_config(tmp_path)
     args = SimpleNamespace(assignments=[])
-    assert export.run(args, config) == 1
+    assert cli.run_export(args, config) == 1
     assert "nothing is graded yet" in capsys.readouterr().err
     save_result(config, result("al", timestamp="2026-10-03T10:00:00+00:00", q1=(2, 2, PASSED)))
     save_result(config, result("bo", timestamp="2026-10-01T10:00:00+00:00", q1=(1, 2, FAILED)))
     save_result(config, result("cy", "quiz", q1=(1, 1, PASSED)))
-    assert export.run(SimpleNamespace(assignments=["hw", "quiz"]), config) == 0
+    assert cli.run_export(SimpleNamespace(assignments=["hw", "quiz"]), config) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:5] == [f"wrote {config.exports / name}" for name in ("questions.csv", "totals.csv",
                                                                      "canvas.csv", "moodle.csv", "checks.csv")]
     # al late on hw; cy sent no hw, al and bo sent no quiz
     assert out[5] == "3 students, 2 assignment(s): 1 late submission(s), 3 missing submission(s) scored 0"
-    assert export.run(SimpleNamespace(assignments=["hw"]), config) == 0
+    assert cli.run_export(SimpleNamespace(assignments=["hw"]), config) == 0
     assert capsys.readouterr().out.splitlines()[5] == (
         "2 students, 1 assignment(s): 1 late submission(s), 0 missing submission(s) scored 0")
 
@@ -527,7 +527,7 @@ def test_arguments():
     import argparse
 
     parser = argparse.ArgumentParser()
-    export.add_arguments(parser)
+    cli.graded_assignments_arguments(parser)
     assert parser.parse_args([]).assignments == []
     assert parser.parse_args(["hw", "quiz"]).assignments == ["hw", "quiz"]
     assert "[ASSIGNMENT ...]" in parser.format_usage()
