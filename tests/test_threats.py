@@ -1,8 +1,8 @@
 """The threat corpus (tests/threats/) graded end to end, sandboxed, in one run per assignment.
 
-Every item of DESIGN.md's threat model has at least one submission; each must
-get exactly its expected score on every question (and the status and reason
-where they matter). Around that: the grader survives and records every
+Every item of the threat model (ARCHITECTURE.md, "Threat model") has at least
+one submission; each must get exactly its expected score on every question (and
+the status and reason where they matter). Around that: the grader survives and records every
 submission, the sandbox leaves nothing behind and shows the snooper nothing of
 the grader's, and honest submissions score what they score without the sandbox.
 

@@ -1,5 +1,6 @@
-"""The threat corpus: one or more submissions for every item of DESIGN.md's threat
-model, and legitimate submissions that must keep the score they always had.
+"""The threat corpus: one or more submissions for every item of the threat model
+(ARCHITECTURE.md, "Threat model"), and legitimate submissions that must keep the
+score they always had.
 
 Each `Case` is a student folder of COURSE/submitted/ (written by `case.write`)
 with the score it must get on every question, and where it matters the status
@@ -153,8 +154,8 @@ def load_cases():
     return cases
 
 
-# Items of the threat model (DESIGN.md) and the cases that stand for each; the
-# suite checks that none is left without a case.
+# Items of the threat model (ARCHITECTURE.md, "Threat model") and the cases that
+# stand for each; the suite checks that none is left without a case.
 THREATS = {
     "always-equal objects": "objects whose == is always true",
     "monkeypatching": "monkeypatching np.allclose, np.testing or any function a test calls",
