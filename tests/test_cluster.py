@@ -27,7 +27,7 @@ from grading_benchmark import build_course, copy_submissions  # noqa: E402
 ASSIGNMENT = "scoring_functions"
 STUDENTS = 30
 DASK = Path(sys.executable).parent / "dask"
-PROGRESS_LINE = re.compile(r"^\[[#.]+\] \d+/\d+ .*  (s\d{3}): ")
+PROGRESS_LINE = re.compile(r"^\s*\d+%\|[#0-9 ]*\| \d+/\d+ \[.*\]  (s\d{3}): ")  # grading.Progress in a log
 
 pytestmark = pytest.mark.slow
 
