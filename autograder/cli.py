@@ -22,6 +22,17 @@ from autograder.config import load_config
 DEFAULT_COURSE = os.environ.get("AUTOGRADER_COURSE", "course")
 
 
+def refused(error, prefix=""):
+    """Say why an operation refused (api.OperationError) on stderr; returns the command's exit code."""
+    print(f"{prefix}{error}", file=sys.stderr)
+    return error.exit_code
+
+
+def print_written(paths):
+    for path in paths:
+        print(f"wrote {path}")
+
+
 # ------------------------------------------------------------------ release
 
 def release_arguments(parser):
@@ -40,8 +51,7 @@ def run_release(args, config):
     try:
         api.release(config, args.assignments or None, exercises_only=args.exercises_only, stream=sys.stdout)
     except api.OperationError as error:  # a paragraph without its Chinese translation
-        print(f"release: {error}", file=sys.stderr)
-        return error.exit_code
+        return refused(error, "release: ")
     return 0
 
 
@@ -56,8 +66,7 @@ def run_roster(args, config):
     try:
         roster = api.read_roster(args.csv)
     except api.OperationError as error:
-        print(f"roster not imported: {error}", file=sys.stderr)
-        return error.exit_code
+        return refused(error, "roster not imported: ")
     for line, reason in roster.errors:
         print(f"{args.csv}:{line}: refused: {reason}")
     if roster.ignored_columns:
@@ -162,8 +171,7 @@ def run_feedback(args, config):
     try:
         pages = api.write_feedback(config, args.assignment, args.student, stream=sys.stdout)
     except api.OperationError as error:
-        print(f"feedback: {error}", file=sys.stderr)
-        return error.exit_code
+        return refused(error, "feedback: ")
     print(f"{len(pages)} feedback page(s) in {config.feedback()}/STUDENT/{args.assignment}/")
     return 0
 
@@ -180,10 +188,8 @@ def run_export(args, config):
     try:
         exported = api.export(config, args.assignments)
     except api.OperationError as error:  # nothing graded, or not these assignments
-        print(error, file=sys.stderr)
-        return error.exit_code
-    for path in exported.paths:
-        print(f"wrote {path}")
+        return refused(error)
+    print_written(exported.paths)
     print(f"{exported.students} students, {len(exported.assignments)} assignment(s): "
           f"{exported.late} late submission(s), {exported.absent} missing submission(s) scored 0")
     return 0
@@ -193,10 +199,8 @@ def run_report(args, config):
     try:
         paths = api.report(config, args.assignments)
     except api.OperationError as error:  # nothing graded, or not these assignments
-        print(error, file=sys.stderr)
-        return error.exit_code
-    for path in paths:
-        print(f"wrote {path}")
+        return refused(error)
+    print_written(paths)
     return 0
 
 
