@@ -1,13 +1,14 @@
 """Generate the student notebooks in exercises/ from the sources in solutions/."""
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.course import EXERCISES_DIR, assignments, generate_assignments
 from autograder.exercise_i18n import write_twin
 
 
-def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
+def release(assignment_ids: Sequence[str] | None = None, exercises_dir: Path | str = EXERCISES_DIR) -> list[Path]:
     """Regenerate exercises/ASSIGNMENT/*.ipynb for the given (default: all) assignments,
     and their Chinese twins exercises/ASSIGNMENT/zh/*.ipynb (autograder.exercise_i18n).
 
@@ -17,8 +18,8 @@ def release(assignment_ids=None, exercises_dir=EXERCISES_DIR):
     """
     assignment_ids = assignment_ids or assignments()
     written = []
-    with tempfile.TemporaryDirectory(prefix="release-") as work:
-        work = Path(work)
+    with tempfile.TemporaryDirectory(prefix="release-") as temporary:
+        work = Path(temporary)
         generate_assignments(work, assignment_ids, f"sqlite:///{work / 'gradebook.db'}")
         for assignment in assignment_ids:
             target = Path(exercises_dir) / assignment
