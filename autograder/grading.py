@@ -40,7 +40,7 @@ from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
                                 write_atomic)
-from autograder.sandbox import die_with_parent
+from autograder.sandbox import die_with_parent, keep_one_ready
 from autograder.submissions import match_notebooks, notebook_problem, read_timestamp, student_id_problem
 from autograder.uids import worker_uids
 
@@ -87,6 +87,7 @@ def _init_worker(uids, parent):
     global _sandbox_uid
     die_with_parent(parent)
     _sandbox_uid = uids.get()
+    keep_one_ready()  # the next submission's sandbox starts while this one is judged
 
 
 def source_of(config, assignment, name):

@@ -49,7 +49,7 @@ from autograder import wire
 from autograder.checks import CheckRecorder, declared_checks
 from autograder.diagnose import explain
 from autograder.results import ERROR, FAILED, FAULT, MISSING, PASSED, QuestionResult
-from autograder.sandbox import CallFault, Limits, Sandbox, SandboxFault, describe_exit
+from autograder.sandbox import CallFault, Limits, Sandbox, SandboxFault, describe_exit, started_sandbox
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 3.0  # how long a cell past its limit has to give way to the interrupt
@@ -191,7 +191,7 @@ class Session:
 
     def start(self):
         self.notebook_deadline = time.monotonic() + self.limits.notebook_seconds
-        self.sandbox = Sandbox(self.limits, self.isolate, self.uid).start()
+        self.sandbox = started_sandbox(self.limits, self.isolate, self.uid)
 
     def stop(self):
         if self.sandbox is not None:

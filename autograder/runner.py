@@ -378,8 +378,9 @@ def main():
     import wire  # the file next to this one (the sandbox holds only these two)
 
     channel = wire.Channel(read_fd, write_fd)
+    runner = Runner(channel, wire)  # IPython loaded before "ready": a sandbox launched ahead is then warm
     channel.send({"op": "ready", "pid": os.getpid(), "started": time.time()})
-    Runner(channel, wire).serve()
+    runner.serve()
 
 
 if __name__ == "__main__":

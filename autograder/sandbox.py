@@ -16,6 +16,7 @@ test suite lowers the time limits).
 import contextlib
 import ctypes
 import json
+import multiprocessing.util
 import os
 import resource
 import select
@@ -118,6 +119,52 @@ def die_with_parent(parent):
         os._exit(1)
 
 
+# A sandbox launched ahead for this process's next submission (see keep_one_ready).
+_spare = None
+_keep_one_ready = False
+
+
+def keep_one_ready():
+    """From now on, each sandbox this process takes with `started_sandbox` launches the next
+    one: its Python, numpy and IPython start while the current submission is judged and
+    recorded. For a grading pool's worker, which judges one submission after another.
+
+    The two never meet: each has its own pid, network and IPC namespaces and its own /tmp
+    and home, and the next one runs no student code before the current one is stopped (so
+    a fork bomb's processes are gone before the next runner forks its first call)."""
+    global _keep_one_ready
+    if not _keep_one_ready:
+        _keep_one_ready = True
+        multiprocessing.util.Finalize(None, discard_spare, exitpriority=10)  # a pool worker's exit
+
+
+def discard_spare():
+    global _spare
+    spare, _spare = _spare, None
+    if spare is not None:
+        spare.stop()
+
+
+def started_sandbox(limits, isolate, uid):
+    """A ready Sandbox with these settings: the spare launched ahead when it matches and
+    started properly, else a new one."""
+    global _spare
+    spare, _spare = _spare, None
+    sandbox = None
+    if spare is not None and (spare.limits, spare.isolate, spare.uid) == (limits, isolate, uid):
+        try:
+            sandbox = spare.wait_ready()
+        except SandboxFault:  # it failed to start (and is stopped): start one as usual
+            sandbox = None
+    elif spare is not None:
+        spare.stop()
+    if sandbox is None:
+        sandbox = Sandbox(limits, isolate, uid).start()
+    if _keep_one_ready:
+        _spare = Sandbox(limits, isolate, uid).launch()
+    return sandbox
+
+
 class Sandbox:
     """A started runner; `request` sends one message and returns its reply.
 
@@ -205,9 +252,13 @@ class Sandbox:
             resource.setrlimit(name, (value, value))
 
     def start(self):
+        return self.launch().wait_ready()
+
+    def launch(self):
+        """Start the sandbox's processes without waiting for the runner (see wait_ready)."""
         # Without the sandbox the runner still gets a folder of its own to write in.
         self.workdir = None if self.isolate else tempfile.TemporaryDirectory(prefix="runner-")
-        deadline = time.monotonic() + self.limits.start_seconds
+        deadline = self.start_deadline = time.monotonic() + self.limits.start_seconds
         info_read, info_write = os.pipe() if self.isolate else (None, None)
         parent = os.getpid()
         self.cgroup = cgroups.SandboxCgroup.create()
@@ -223,6 +274,12 @@ class Sandbox:
         if info_read is not None:
             self.init_pidfd = self._open_init(info_read, deadline)
         self.channel = wire.Channel(self.process.stdout.fileno(), self.process.stdin.fileno())
+        return self
+
+    def wait_ready(self):
+        """Wait until the runner says it is ready (Python, numpy and IPython loaded), within
+        start_seconds of the launch, or a moment more for a sandbox launched long ago."""
+        deadline = max(self.start_deadline, time.monotonic() + 1.0)
         reply, _ = self._receive(deadline, "starting Python")
         if reply.get("op") != "ready":
             self.stop()
