@@ -155,10 +155,18 @@ def masked_softmax(scores, valid_lens=None):
 FORGED_REPLIES = {
     "additive_attention": answer(SCORING, "additive_attention").replace(
         "def additive_attention(", "def _additive_attention(") + '''
-import gc, os, struct
+import os, struct, sys
 
 def _channel():
-    return next(o for o in gc.get_objects() if type(o).__name__ == "Channel" and hasattr(o, "write_fd"))
+    """The runner's protocol channel, found up the stack (the runner's heap is frozen
+    before a call, so gc.get_objects() no longer lists it)."""
+    frame = sys._getframe()
+    while frame is not None:
+        channel = getattr(frame.f_locals.get("self"), "channel", None)
+        if type(channel).__name__ == "Channel" and hasattr(channel, "write_fd"):
+            return channel
+        frame = frame.f_back
+    raise LookupError("no channel up the stack")
 
 def additive_attention(*args, **kwargs):
     """Answers with an array of Python objects (dtype O), then with the real answer."""
