@@ -36,6 +36,8 @@ import nbformat
 from autograder.typeset import Typesetter
 
 if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
+
     from autograder.config import CourseConfig
     from autograder.manual_grades import HandGrades
     from autograder.results import SubmissionResult
@@ -529,15 +531,16 @@ def _safe_name(name):
     return "_" if name in ("", ".", "..") else name
 
 
-def write_feedback(config: CourseConfig, result: SubmissionResult) -> list[Path]:
+def write_feedback(config: CourseConfig, result: SubmissionResult, gradebook: Gradebook | None = None) -> list[Path]:
     """Write COURSE/feedback/STUDENT/ASSIGNMENT/NOTEBOOK.html for every notebook of
-    the assignment (and every notebook the result names); returns the paths."""
+    the assignment (and every notebook the result names); returns the paths.
+    gradebook: the course's, when the caller has it open (the hand grades are read there)."""
     from autograder.results import write_atomic
 
     from autograder.manual_grades import hand_grades_of
 
     prompts, secret = _sources(config, result.assignment)
-    hand = hand_grades_of(config, result)
+    hand = hand_grades_of(config, result, gradebook)
     notebooks = list(prompts)
     notebooks += sorted({q.notebook for q in result.questions} - set(notebooks))
     base = Path(config.root) / "feedback"

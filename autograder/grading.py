@@ -292,7 +292,7 @@ def record(config, result, gradebook):
     try:
         from autograder.feedback import write_feedback
 
-        write_feedback(config, result)
+        write_feedback(config, result, gradebook)
     except Exception as error:  # other trouble: feedback can be rewritten later with `feedback`
         if disk_full(error):
             stop_on_full_disk(result.student, "the feedback", error)

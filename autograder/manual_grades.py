@@ -150,13 +150,17 @@ def questions_after_cells(source_folder: Path | str) -> dict[str, dict[str, str]
     return found
 
 
-def hand_grades_of(config: CourseConfig, result: SubmissionResult) -> HandGrades:
-    """The HandGrades of a SubmissionResult's submission, from the course's gradebook (empty
-    when the course has none)."""
+def hand_grades_of(config: CourseConfig, result: SubmissionResult,
+                   gradebook: Gradebook | None = None) -> HandGrades:
+    """The HandGrades of a SubmissionResult's submission, from `gradebook` when one is open
+    (`grade` has it open: opening the gradebook costs more than reading it), else from the
+    course's own (empty when the course has none)."""
+    after = questions_after_cells(config.source(result.assignment))
+    if gradebook is not None:
+        return read_hand_grades(gradebook, result.assignment, result.student, after)
     if not config.db_url and not (Path(config.root) / "gradebook.db").exists():
         return HandGrades()
     from autograder.gradebook import open_gradebook
 
-    after = questions_after_cells(config.source(result.assignment))
-    with open_gradebook(config) as gradebook:
-        return read_hand_grades(gradebook, result.assignment, result.student, after)
+    with open_gradebook(config) as opened:
+        return read_hand_grades(opened, result.assignment, result.student, after)

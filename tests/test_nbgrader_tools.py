@@ -397,6 +397,16 @@ def test_hand_grades_reach_the_feedback_page_and_the_export(graded_course, tool_
         totals = {r["student_id"]: r["raw_score"]
                   for r in csv.DictReader((graded_course / "exports" / "totals.csv").open(encoding="utf-8"))}
         assert (totals["ada"], totals["cut"]) == (f"{expected_total:g}", "1")
+        # grade writes the page with the gradebook it has open: a regrade keeps the hand grades on it.
+        page_path = graded_course / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        page_path.unlink()
+        process = subprocess.run([sys.executable, "-m", "autograder", "--course", str(graded_course), "grade",
+                                  ASSIGNMENT, "--student", "ada", "--force", "--jobs", "1"],
+                                 env=tool_env, capture_output=True, text=True, timeout=300)
+        assert process.returncode == 0, process.stderr[-3000:]
+        regraded = visible_text(page_path.read_text(encoding="utf-8"))
+        assert f"Score set by hand: {hand:g} / {points:g} (the autograder gave {auto[big]:g})." in regraded
+        assert f"Comment: {comment}" in regraded and f"Score for this notebook: {expected_total:g}" in regraded
     finally:
         changed[0].manual_score, changed[1].extra_credit, changed[2].manual_score = None, None, None
         changed[3].manual_comment = None
