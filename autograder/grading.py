@@ -429,7 +429,10 @@ def _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, reco
                 for future in concurrent.futures.as_completed(futures):
                     record_judged(future.result())
             except SystemExit:  # a full disk: stop now, not after the queued submissions
-                pool.shutdown(wait=False, cancel_futures=True)
+                # Waiting for the submissions in flight (one per worker, within their time
+                # limits) lets the workers stop their spare sandboxes and the pool end
+                # before the interpreter does (its exit hook would write to a closed pipe).
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
             except BrokenProcessPool as error:
                 # A worker died (not a student's process: those are sandboxed). The
