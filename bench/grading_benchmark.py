@@ -33,7 +33,7 @@ then where one submission's time goes (skip with --no-profile): Python,
 numpy and IPython start, the sandbox's start, judging the notebook, how many
 calls the tests make into the student's process and what one round trip
 costs, recording in the gradebook, results.json and the feedback page. The figures also go to
-bench/out/grading.json; the course folders stay in bench/out/work/.
+bench/out/grading.json; the course folders stay in bench/out/courses/.
 
 Other processes on the machine change the figures: the load average at the
 start and end of each mode is printed and saved with it, and --nice -10 (as
@@ -461,7 +461,7 @@ def main(argv=None):
     if args.nice:
         os.nice(args.nice)
     ensure_tools_on_path()
-    work = args.out / "work"
+    work = args.out / "courses"
     work.mkdir(parents=True, exist_ok=True)
     machine = {"cores": os.cpu_count(), "python": platform.python_version(),
                "load_at_start": [round(x, 2) for x in os.getloadavg()], "nice": os.nice(0)}
