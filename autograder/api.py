@@ -169,9 +169,8 @@ def collect(config: CourseConfig, assignment: str, source: str | Path | None = N
     from autograder.collect import collect_exchange, collect_path
     from autograder.course import course_notebooks
 
-    default_file_mb, default_total_mb = default_collect_limits_mb()
-    limits = Limits(file_bytes=int((default_file_mb if max_file_mb is None else max_file_mb) * MB),
-                    total_bytes=int((default_total_mb if max_total_mb is None else max_total_mb) * MB))
+    limits = Limits(file_bytes=Limits.file_bytes if max_file_mb is None else int(max_file_mb * MB),
+                    total_bytes=Limits.total_bytes if max_total_mb is None else int(max_total_mb * MB))
     course_notebooks(config, assignment)  # unknown assignment: a clear message before anything else
     if from_exchange:
         if source:
@@ -181,6 +180,7 @@ def collect(config: CourseConfig, assignment: str, source: str | Path | None = N
     if not source:
         raise SystemExit("give a SOURCE (folder or .zip) or --from-exchange")
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         timezone = ZoneInfo(zip_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -222,10 +222,10 @@ def write_feedback(config: CourseConfig, assignment: str, students: Iterable[str
     default: every graded student) to COURSE/feedback/STUDENT/ASSIGNMENT/; returns the
     pages. `stream` gets one line per student. OperationError: a name that is not an
     assignment's (exit code 2), no saved results, or none for a student asked for."""
-    from autograder.feedback import _number, _safe_name, write_feedback as write_pages
+    from autograder.feedback import score_text, safe_name, write_feedback as write_pages
     from autograder.results import load_results
 
-    if _safe_name(assignment) != assignment or any(c in assignment for c in "*?["):
+    if safe_name(assignment) != assignment or any(c in assignment for c in "*?["):
         raise OperationError(f"not an assignment name: {assignment!r}", exit_code=2)
     results = load_results(config, assignment)
     wanted = set(students)
@@ -242,7 +242,7 @@ def write_feedback(config: CourseConfig, assignment: str, students: Iterable[str
         written = write_pages(config, result)
         pages += written
         note = "" if result.status == "graded" else f" (not graded: {result.status})"
-        _say(stream, f"{result.student}: {_number(result.score)}/{_number(result.max_score)}, "
+        _say(stream, f"{result.student}: {score_text(result.score)}/{score_text(result.max_score)}, "
                      f"{len(written)} page(s){note}")
     return pages
 

@@ -281,7 +281,7 @@ def _source_paths(config, assignment):
     without the hidden tests, a page could not be scrubbed of them."""
     from autograder.course import source_notebook_paths
 
-    found = source_notebook_paths(config, assignment) if _safe_name(assignment) == assignment else {}
+    found = source_notebook_paths(config, assignment) if safe_name(assignment) == assignment else {}
     if not found:
         raise SystemExit(f"feedback: {config.source(assignment)} has no source notebooks; "
                          f"run `python -m autograder release {assignment}` first")
@@ -307,8 +307,8 @@ def _page_language(config, result, notebook):
     zh_CN for the Chinese twin, else English. It chooses the page's words only."""
     from autograder.exercise_i18n import notebook_language
 
-    return notebook_language(config.autograded(_safe_name(result.student), _safe_name(result.assignment))
-                             / f"{_safe_name(notebook)}.ipynb")
+    return notebook_language(config.autograded(safe_name(result.student), safe_name(result.assignment))
+                             / f"{safe_name(notebook)}.ipynb")
 
 
 def _sources(config, assignment):
@@ -359,7 +359,8 @@ footer { color: #666; font-size: .85rem; margin-top: 2rem; }
 """
 
 
-def _number(value):
+def score_text(value: float) -> str:
+    """A score as a page shows it: at most 2 decimals ("6.5", "10")."""
     return f"{round(float(value), 2):g}"
 
 
@@ -424,8 +425,8 @@ def _summary_table(questions, titles, math, tr=_english):
         title = titles.get(question.question) or question.question
         word = STATUS_WORDS.get(question.status, (question.status,))[0]
         rows.append(f'<tr><td><a href="#{_anchor(question.question)}">{_text_html(title, math)}</a></td>'
-                    f'<td class="num">{_number(question.score)}</td>'
-                    f'<td class="num">{_number(question.max_score)}</td>'
+                    f'<td class="num">{score_text(question.score)}</td>'
+                    f'<td class="num">{score_text(question.max_score)}</td>'
                     f"<td>{html.escape(tr(word))}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
@@ -441,7 +442,7 @@ def _question_section(question, prompt, secret, math, tr=_english):
     if prompt_markdown:
         parts.append('<div class="prompt">' + _markdown_html(scrub(prompt_markdown, secret), math) + "</div>")
     parts += ['<p class="score">' + tr("{score} / {out_of} points").format(
-                  score=_number(question.score), out_of=_number(question.max_score))
+                  score=score_text(question.score), out_of=score_text(question.max_score))
               + f' <code>{html.escape(question.question)}</code></p>',
              f'<p class="verdict">{html.escape(words)}</p>']
     if question.checks:
@@ -466,7 +467,7 @@ def _checks_list(checks, tr=_english):
     for check in checks:
         word = tr("passed" if check.status == "passed" else "not passed")
         items.append(f'<li class="{html.escape(check.status)}"><code>{html.escape(check.name)}</code>: '
-                     f"{_number(check.score)} / {_number(check.points)} &middot; {word}</li>")
+                     f"{score_text(check.score)} / {score_text(check.points)} &middot; {word}</li>")
     return f'<ul class="checks" aria-label="{tr("checks of this question")}">' + "".join(items) + "</ul>"
 
 
@@ -503,10 +504,10 @@ def render_page(result: SubmissionResult, notebook: str, prompts: dict[str, tupl
         score = sum(q.score for q in questions)
         possible = sum(q.max_score for q in questions)
         body.append('<p class="total">' + tr("Score for this notebook: {score}").format(
-            score=f"<strong>{_number(score)} / {_number(possible)}</strong>"))
+            score=f"<strong>{score_text(score)} / {score_text(possible)}</strong>"))
         if len(questions) != len(result.questions):
             body.append(" &middot; " + tr("assignment total: {total}").format(
-                total=f"<strong>{_number(result.score)} / {_number(result.max_score)}</strong>"))
+                total=f"<strong>{score_text(result.score)} / {score_text(result.max_score)}</strong>"))
         body.append("</p>")
         if questions:
             body.append(_summary_table(questions, titles, math, tr))
@@ -525,7 +526,7 @@ def render_page(result: SubmissionResult, notebook: str, prompts: dict[str, tupl
     return _scrub_page(page, secret_lines)
 
 
-def _safe_name(name):
+def safe_name(name: str) -> str:
     """A file-system-safe folder or file name that keeps ordinary names unchanged."""
     name = re.sub(r"[\x00-\x1f/\\]", "_", str(name))
     return "_" if name in ("", ".", "..") else name
@@ -544,11 +545,11 @@ def write_feedback(config: CourseConfig, result: SubmissionResult, gradebook: Gr
     notebooks = list(prompts)
     notebooks += sorted({q.notebook for q in result.questions} - set(notebooks))
     base = Path(config.root) / "feedback"
-    folder = base / _safe_name(result.student) / _safe_name(result.assignment)
+    folder = base / safe_name(result.student) / safe_name(result.assignment)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for notebook in notebooks:
-        path = folder / f"{_safe_name(notebook)}.html"
+        path = folder / f"{safe_name(notebook)}.html"
         language = _page_language(config, result, notebook)
         shown = prompts.get(notebook, {})
         if language != "en":  # a submission made from the Chinese twin: its prompts in Chinese

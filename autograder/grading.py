@@ -250,7 +250,6 @@ class Progress:
     def __init__(self, total, stream=sys.stderr):
         from tqdm import tqdm
 
-        self.meter = tqdm.format_meter
         self.total, self.done, self.stream = total, 0, stream
         self.started = time.monotonic()
         # A terminal that does not say its width (0 columns) gets 100 rather than an empty bar.
@@ -266,7 +265,7 @@ class Progress:
             self.bar.update()
             return
         elapsed = time.monotonic() - self.started
-        self.stream.write(self.meter(self.done, self.total, elapsed, ncols=60, ascii=True, unit="submission")
+        self.stream.write(self.bar.format_meter(self.done, self.total, elapsed, ncols=60, ascii=True, unit="submission")
                           + f"  {outcome}\n")
         self.stream.flush()
 

@@ -58,7 +58,7 @@ class HandGrades:
         """The "From your instructor" section of a notebook's feedback page ("" when there is
         nothing): each score set by hand with the autograder's, extra credit, and the comments.
         result: the SubmissionResult as graded (its scores the autograder's)."""
-        from autograder.feedback import _anchor, _number
+        from autograder.feedback import _anchor, score_text
 
         items = []
         for q in result.questions:
@@ -67,8 +67,8 @@ class HandGrades:
             hand = self.grades.get((notebook, q.question))
             lines = []
             if hand is not None and hand.manual_score is not None:
-                lines.append(f"Score set by hand: <strong>{_number(hand.manual_score)} / "
-                             f"{_number(q.max_score)}</strong> (the autograder gave {_number(q.score)}).")
+                lines.append(f"Score set by hand: <strong>{score_text(hand.manual_score)} / "
+                             f"{score_text(q.max_score)}</strong> (the autograder gave {score_text(q.score)}).")
             if hand is not None and hand.extra_credit:
                 lines.append(f"Extra credit: <strong>{hand.extra_credit:+g}</strong>.")
             lines += [_comment(text) for text in self.comments.get((notebook, q.question), [])]
