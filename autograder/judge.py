@@ -127,13 +127,15 @@ def read_source(path, name):
     return SourceNotebook(name, cells, names, values - functions_of(cells))
 
 
+@functools.lru_cache(maxsize=1024)
 def defined_names(source, values_only=False):
     """Top-level names a cell binds (functions, classes, assignments; only assignments
-    with values_only)."""
+    with values_only). A frozenset, cached: every test of every submission asks which
+    answers come before it, from the same source cells."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
+        return frozenset()
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -142,7 +144,7 @@ def defined_names(source, values_only=False):
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    return names
+    return frozenset(names)
 
 
 def functions_of(cells):
@@ -489,7 +491,7 @@ class NotebookJudge:
             for cell in self.source.cells[:last_test]:
                 if cell.kind != "test":
                     with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
-                        exec(compile(cell.source, f"<reference {cell.grade_id or 'cell'}>", "exec"), self.reference)
+                        exec(compiled(cell.source, f"<reference {cell.grade_id or 'cell'}>"), self.reference)
         return self.reference
 
     def _run_provided_until(self, test):
@@ -498,7 +500,7 @@ class NotebookJudge:
         for cell in self.source.cells[self.provided_done:stop]:
             if cell.kind == "provided":
                 with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(cell.source, f"<provided {cell.grade_id or 'cell'}>", "exec"), self.trusted)
+                    exec(compiled(cell.source, f"<provided {cell.grade_id or 'cell'}>"), self.trusted)
         self.provided_done = max(self.provided_done, stop)
 
     # -- grading ---------------------------------------------------------------
@@ -602,7 +604,7 @@ class NotebookJudge:
                               max(self.limits.memory_bytes, MIN_GRADER_MEMORY)):
                 with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
                     self._fetch_values(test)
-                    exec(compile(test.source, f"<test {test.grade_id}>", "exec"), self.trusted)
+                    exec(compiled(test.source, f"<test {test.grade_id}>"), self.trusted)
         except BudgetUsed as fault:
             self.faults.append(f"{test.grade_id}: {fault}")
             ended = (FAULT, f"not graded: {fault}")
@@ -683,6 +685,13 @@ def leading_blank_lines(lines):
     while count < len(lines) and not lines[count].strip():
         count += 1
     return count
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(source, filename):
+    """The code of a source cell the grader runs (cached: code objects are immutable, and
+    every submission of an assignment runs the same test, provided and reference cells)."""
+    return compile(source, filename, "exec")
 
 
 @functools.lru_cache(maxsize=256)
