@@ -86,6 +86,27 @@ def softmax(scores):
 ''',
 }
 
+# A thread a cell started, still running (and taking the GIL back and forth) while the
+# tests call the functions: every call's child must start and answer all the same.
+THREADS = {
+    "softmax": '''import threading
+import time
+
+def _keep_busy():
+    while True:
+        sum(range(1000))
+        time.sleep(0)
+
+threading.Thread(target=_keep_busy, daemon=True).start()
+
+def softmax(scores):
+    scores = np.asarray(scores, dtype=float)
+    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    time.sleep(0)  # hands the GIL to the thread, if it is there
+    return exp / exp.sum(axis=-1, keepdims=True)
+''',
+}
+
 CASES = [
     Case("reference", "legitimate", notebook_file(build()), scores(), legit=True,
          note="the reference solution"),
@@ -106,6 +127,8 @@ CASES = [
               "without the sandbox too; question 2 passes only because the answer IS the argument"),
     Case("helpers", "legitimate", notebook_file(build(answers=HELPERS)), scores(), legit=True,
          note="own helpers, constants, imports, einsum"),
+    Case("threads", "legitimate", notebook_file(build(answers=THREADS)), scores(), legit=True,
+         note="a cell starts a thread that runs on while the functions are called"),
     Case("wrong-but-honest", "legitimate",
          notebook_file(build(answers={"masked_softmax": answer(SCORING, "masked_softmax").replace(
              "valid_lens[..., None]", "valid_lens[..., None] + 1")})),
