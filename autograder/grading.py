@@ -211,7 +211,9 @@ def write_autograded_notebook(path, notebook, source, questions, outputs):
             if not ok:
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=error + "\n"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, nbformat.writes(notebook))
+    # nbformat.v4's writer, not nbformat.writes: that validates the whole notebook again
+    # (it was validated when read; only outputs of plain streams were added since).
+    write_atomic(path, nbformat.v4.writes(notebook))
 
 
 def write_unjudged_notebook(config, student, assignment, name, source, questions):

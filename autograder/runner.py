@@ -397,6 +397,9 @@ class Runner:
 
 
 def main():
+    # No collections while numpy and IPython load (they make objects, not garbage); what
+    # they made then moves to the permanent generation, which no later collection walks.
+    gc.disable()
     uid = int(sys.argv[1])
     read_fd, write_fd = private_channel()
     drop_privileges(uid)
@@ -404,6 +407,8 @@ def main():
 
     channel = wire.Channel(read_fd, write_fd)
     runner = Runner(channel, wire)  # IPython loaded before "ready": a sandbox launched ahead is then warm
+    gc.freeze()
+    gc.enable()
     channel.send({"op": "ready", "pid": os.getpid(), "started": time.time()})
     runner.serve()
 
