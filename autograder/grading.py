@@ -36,7 +36,6 @@ import nbformat
 
 from autograder.config import grading_lock
 from autograder.course import course_notebooks, read_notebook, source_notebook_paths
-from autograder.gradebook import open_gradebook, record_result
 from autograder.judge import NotebookJudge, missing_results, read_source, student_code_cells
 from autograder.results import (FAULT, ReviewFlag, SubmissionResult, disk_full, load_result, save_result,
                                 write_atomic)
@@ -281,6 +280,8 @@ def record(config, result, gradebook):
     A full disk at any of the three stops the run (SystemExit, one message): the
     submissions recorded before keep everything, and this one, not marked done,
     is graded again by the next run."""
+    from autograder.gradebook import record_result
+
     if result.status.startswith(DISK_FULL):
         stop_on_full_disk(result.student, "the graded notebook", result.status[len(DISK_FULL) + 2:])
     try:
@@ -313,28 +314,48 @@ def stop_on_full_disk(student, what, error):
 
 
 def ensure_course(config, assignment):
-    """Make the course folder ready to grade the assignment from its COURSE/source.
+    """Make the course folder ready to grade the assignment from its COURSE/source."""
+    record_course_source(config, assignment, course_state(config, assignment))
 
-    Never released (no source, release or gradebook entry): release it from solutions/.
-    Released, but the gradebook's points differ from the source's (an instructor edited
-    a test's points in COURSE/source): record the course's source again with nbgrader's
-    generate_assignment (as `nbgrader generate_assignment` would), so the gradebook, the
-    exports and results.json agree. solutions/ is not read then."""
+
+# What course_state finds: the course folder is ready to grade an assignment (SAME), or
+# the gradebook's points differ from COURSE/source's (an instructor edited a test's points
+# there), or the assignment was never released into it (no source, release or gradebook entry).
+SAME, POINTS_CHANGED, NOT_RELEASED = "same", "points changed", "not released"
+
+
+def released(config, assignment):
+    """Whether the course folder has the assignment's source and release notebooks."""
+    return any(config.source(assignment).glob("*.ipynb")) and any(config.release(assignment).glob("*.ipynb"))
+
+
+def course_state(config, assignment):
+    """SAME, POINTS_CHANGED or NOT_RELEASED (see above); opens the gradebook when released."""
     from nbgrader.api import MissingEntry
 
+    from autograder.gradebook import open_gradebook
+
+    if not released(config, assignment):
+        return NOT_RELEASED
+    with open_gradebook(config) as gradebook:
+        try:
+            recorded = gradebook_points(gradebook, assignment)
+        except MissingEntry:
+            return NOT_RELEASED
+    return SAME if recorded == source_points(config, assignment) else POINTS_CHANGED
+
+
+def record_course_source(config, assignment, state):
+    """NOT_RELEASED: release the assignment from solutions/. POINTS_CHANGED: record the
+    course's source again with nbgrader's generate_assignment (as `nbgrader
+    generate_assignment` would; solutions/ is not read), so the gradebook, the exports and
+    results.json agree. SAME: nothing to do."""
     from autograder.course import generate_from_course_source, prepare_course
 
-    if any(config.source(assignment).glob("*.ipynb")) and any(config.release(assignment).glob("*.ipynb")):
-        with open_gradebook(config) as gradebook:
-            try:
-                recorded = gradebook_points(gradebook, assignment)
-            except MissingEntry:
-                recorded = None
-        if recorded is not None:
-            if recorded != source_points(config, assignment):
-                generate_from_course_source(config.root, [assignment], config.gradebook_url, config.course_id)
-            return
-    prepare_course(config, [assignment])
+    if state == NOT_RELEASED:
+        prepare_course(config, [assignment])
+    elif state == POINTS_CHANGED:
+        generate_from_course_source(config.root, [assignment], config.gradebook_url, config.course_id)
 
 
 def gradebook_points(gradebook, assignment):
@@ -372,19 +393,47 @@ def grade_assignment(config, assignment, jobs=None, force=False, isolate=True, s
                                      scheduler)
 
 
-def _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream, scheduler=None):
+def _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream, scheduler=None,
+                          recorded=False):
     """grade_assignment's work, with one worker per uid of `leased` (None: no uid to drop to),
-    or on the Dask cluster at `scheduler`."""
-    ensure_course(config, assignment)
+    or on the Dask cluster at `scheduler`. recorded: the course's source was just recorded
+    in the gradebook (record_course_source), so it is not checked again."""
+    if not released(config, assignment):  # the source notebooks the workers will read
+        record_course_source(config, assignment, NOT_RELEASED)
+        recorded = True
     refused = []
     folders = submission_folders(config, assignment, refused)
-    for name, problem in refused:
-        print(f"not graded: submitted/{name!r}/{assignment}: {problem}", file=stream)
     if students:
         folders = {s: f for s, f in folders.items() if s in set(students)}
     tests_digest = source_digest(config, assignment)
     todo, counts = select_submissions(config, assignment, folders, tests_digest, force)
-    print(summary_line(assignment, len(folders), counts, force), file=stream)
+    judged = None
+    try:
+        if not scheduler:
+            # The workers judge while this process loads nbgrader (most of a second) and
+            # checks that the gradebook has the source's points.
+            judged = _start_local_pool(config, assignment, todo, leased, isolate, limits)
+        state = SAME if recorded else course_state(config, assignment)
+        if state != SAME:
+            if judged is not None:
+                judged.close()  # nothing may read release/ while nbgrader writes it again
+            record_course_source(config, assignment, state)
+            return _grade_new_or_changed(config, assignment, leased, force, isolate, students, limits, stream,
+                                         scheduler, recorded=True)
+        for name, problem in refused:
+            print(f"not graded: submitted/{name!r}/{assignment}: {problem}", file=stream)
+        print(summary_line(assignment, len(folders), counts, force), file=stream)
+        return _record_judged(config, assignment, todo, tests_digest, judged, isolate, limits, stream, scheduler)
+    finally:
+        if judged is not None:
+            judged.close()
+
+
+def _record_judged(config, assignment, todo, tests_digest, judged, isolate, limits, stream, scheduler):
+    """Record each result of `judged` (the local pool), or of the cluster at `scheduler`,
+    as it comes; returns them."""
+    from autograder.gradebook import open_gradebook
+
     results = []
     with open_gradebook(config) as gradebook, contextlib.closing(Progress(len(todo), stream)) as progress:
         def record_judged(result):
@@ -406,16 +455,28 @@ def _grade_new_or_changed(config, assignment, leased, force, isolate, students, 
                                                      isolate, limits)) as judged:
                 for result in judged:  # a full disk (SystemExit) closes it: its tasks are cancelled
                     record_judged(result)
-        else:
-            _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, record_judged)
+        elif judged is not None:
+            for result in judged:  # a full disk (SystemExit) closes it: see _judged_in_local_pool
+                record_judged(result)
     return results
 
 
-def _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, record_judged):
+def _start_local_pool(config, assignment, todo, leased, isolate, limits):
+    """_judged_in_local_pool, its workers already judging when this returns."""
+    judged = _judged_in_local_pool(config, assignment, todo, leased, isolate, limits)
+    next(judged, None)
+    return judged
+
+
+def _judged_in_local_pool(config, assignment, todo, leased, isolate, limits):
     """Judge `todo` ({student: (folder, digest)}) in a pool of forked processes, one per uid of
-    `leased`, handing each result to record_judged (which removes its student from todo)."""
+    `leased`: yields None once the workers have every submission, then each result as it
+    comes (its taker records it and removes its student from todo; one still in todo when
+    a worker dies is judged again by a new pool). Closed before its end (a full disk), it
+    cancels the submissions still queued."""
     jobs = len(leased)
     failures = {}
+    started = False
     while todo:
         # Each worker takes one of the leased uids: its sandbox runs under it.
         context = multiprocessing.get_context("fork")
@@ -427,9 +488,12 @@ def _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, reco
             futures = {pool.submit(grade_submission, config, assignment, student, folder, digest, isolate, limits):
                        student for student, (folder, digest) in todo.items()}
             try:
-                for future in concurrent.futures.as_completed(futures):
-                    record_judged(future.result())
-            except SystemExit:  # a full disk: stop now, not after the queued submissions
+                if not started:
+                    started = True
+                    yield None
+                for future in _in_order_finished(list(futures)):
+                    yield future.result()
+            except GeneratorExit:  # a full disk: stop now, not after the queued submissions
                 # Waiting for the submissions in flight (one per worker, within their time
                 # limits) lets the workers stop their spare sandboxes and the pool end
                 # before the interpreter does (its exit hook would write to a closed pipe).
@@ -442,7 +506,15 @@ def _judge_in_local_pool(config, assignment, todo, leased, isolate, limits, reco
                     failures[student] = failures.get(student, 0) + 1
                     if failures[student] >= MAX_POOL_FAILURES:
                         folder, digest = todo[student]
-                        record_judged(crashed_result(config, assignment, student, digest, f"worker died ({error})"))
+                        yield crashed_result(config, assignment, student, digest, f"worker died ({error})")
+
+
+def _in_order_finished(futures):
+    """The futures as they finish; those finished already (while the gradebook was being
+    opened), in the order given: as_completed would give them in no particular order."""
+    finished = {future: future.done() for future in futures}
+    yield from (future for future, done in finished.items() if done)
+    yield from concurrent.futures.as_completed([future for future, done in finished.items() if not done])
 
 
 # Why a submission is graded (or not) in this run.

@@ -192,7 +192,7 @@ INJECT = {
     "gradebook": """
         import sqlite3
         import sqlalchemy.exc
-        import autograder.grading as target
+        import autograder.gradebook as target
         real = target.record_result
         def record_result(gradebook, result):
             if result.student == "victim":
