@@ -197,10 +197,10 @@ def _make(cell, lines, line, rule, reason):
 def _parse(index, source, lines):
     """(tree or None, flags): the cell as Python, IPython syntax turned into
     `pass`/`None` line for line so that line numbers stay those of the cell."""
-    try:
-        return ast.parse(source), []
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass  # maybe IPython syntax: transform and try again
+    tree = _python_tree(source)
+    if tree is not None:
+        return tree, []
+    # Maybe IPython syntax: transform and try again.
     python, magics = _ipython_to_python(lines)
     flags = [_magic_flag(index, lines, *magic) for magic in magics]
     flags = [flag for flag in flags if flag]
@@ -222,6 +222,30 @@ def _parse(index, source, lines):
         unreadable.add(line)
         python, _ = _ipython_to_python(lines, unreadable)
     return None, flags
+
+
+@functools.lru_cache(maxsize=1024)
+def _python_tree(source):
+    """The tree of a cell that is plain Python, or None. Cached, with what _bindings reads
+    of it: most cells are the same in every submission (the provided code, the untouched
+    ones), and the scan only reads the tree."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _binding_nodes(tree):
+    """(imports, assignments) of a tree, in ast.walk's order: its Import and absolute
+    ImportFrom nodes, and its assignments of one expression to one name."""
+    imports, assignments = [], []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) or isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            imports.append(node)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assignments.append(node)
+    return imports, assignments
 
 
 def _magic_flag(index, lines, line, prefix, name, rest):
@@ -331,22 +355,21 @@ def _bindings(trees):
     `t = np.testing` added. First binding wins."""
     imported = dict(DEFAULT_MODULES)
     for tree in trees:
-        for node in ast.walk(tree):
+        for node in _binding_nodes(tree)[0]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     imported.setdefault(*_import_binding(alias))
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            else:
                 for alias in node.names:
                     if alias.name != "*":
                         imported.setdefault(alias.asname or alias.name, f"{node.module}.{alias.name}")
     names = dict(imported)
     for tree in trees:
         try:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    qualname = _resolve(node.value, names)
-                    if qualname and node.targets[0].id not in imported:
-                        names.setdefault(node.targets[0].id, qualname)
+            for node in _binding_nodes(tree)[1]:
+                qualname = _resolve(node.value, names)
+                if qualname and node.targets[0].id not in imported:
+                    names.setdefault(node.targets[0].id, qualname)
         except RecursionError:
             pass  # a cell nested this deeply is flagged as unparseable by the scan
     return imported, names
