@@ -313,11 +313,6 @@ def stop_on_full_disk(student, what, error):
                      "again: it grades only what is missing.")
 
 
-def ensure_course(config, assignment):
-    """Make the course folder ready to grade the assignment from its COURSE/source."""
-    record_course_source(config, assignment, course_state(config, assignment))
-
-
 # What course_state finds: the course folder is ready to grade an assignment (SAME), or
 # the gradebook's points differ from COURSE/source's (an instructor edited a test's points
 # there), or the assignment was never released into it (no source, release or gradebook entry).
@@ -330,13 +325,12 @@ def released(config, assignment):
 
 
 def course_state(config, assignment):
-    """SAME, POINTS_CHANGED or NOT_RELEASED (see above); opens the gradebook when released."""
+    """SAME, POINTS_CHANGED or NOT_RELEASED (see above) of a released assignment: what its
+    gradebook entry says (loads nbgrader and opens the gradebook)."""
     from nbgrader.api import MissingEntry
 
     from autograder.gradebook import open_gradebook
 
-    if not released(config, assignment):
-        return NOT_RELEASED
     with open_gradebook(config) as gradebook:
         try:
             recorded = gradebook_points(gradebook, assignment)

@@ -24,7 +24,6 @@ only the runner, or the child running a call, may send.
 """
 import builtins
 import ctypes
-import errno
 import gc
 import io
 import linecache
@@ -262,8 +261,7 @@ class Runner:
         pid = _glibc_fork()
         if pid < 0:
             number = ctypes.get_errno()
-            raise OSError(number, os.strerror(number)) if number != errno.EAGAIN else BlockingIOError(
-                number, os.strerror(number))
+            raise OSError(number, os.strerror(number))  # EAGAIN makes it a BlockingIOError
         return pid
 
     def fork(self):
